@@ -1,0 +1,185 @@
+"""The facility-class and plan-target catalogues (data files in `data/`), loaded and validated.
+
+One source of truth: `data/facility_classes.csv` (canonical classes, Chinese aliases, the level a
+class is counted at) and `data/plan_targets.csv` (one row per plan target, with its verbatim quote).
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from coverage.errors import CatalogError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+CLASSES_CSV = DATA_DIR / "facility_classes.csv"
+TARGETS_CSV = DATA_DIR / "plan_targets.csv"
+
+#: Unit levels a target can be evaluated at, with their meaning.
+UNIT_LEVELS: dict[str, str] = {
+    "乡镇(街道)": "all township-level units (街道, 镇, 乡 and others)",
+    "街道": "街道 only",
+    "乡镇": "镇 and 乡 only (no 街道)",
+    "县(市、区)": "county-level districts: a district is covered when any of its units has a facility",
+    "全市": "the whole area, for count targets",
+}
+MEASURES: dict[str, str] = {
+    "coverage": "share of units with at least one facility of the class (0-1)",
+    "count": "number of facilities of the class in the whole area",
+}
+TARGET_COLUMNS = [
+    "target_id", "plan", "indicator", "facility_class", "measure", "unit_level", "target_value",
+    "target_year", "binding", "source_seed", "source_ref", "source_quote", "note",
+]
+#: Function flags of elder-care facilities: Chinese name -> facility column (bool).
+FUNCTION_COLUMNS: dict[str, str] = {"全托": "full_time_care", "日托": "day_care_service", "上门服务": "home_service"}
+
+
+def normalize_label(text: object) -> str:
+    """Normalise a Chinese label for matching: NFKC (full-width to half-width), no spaces."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    s = unicodedata.normalize("NFKC", str(text))
+    return "".join(s.split()).replace("(", "(").replace(")", ")")
+
+
+@dataclass(frozen=True)
+class ClassCatalog:
+    """Canonical facility classes with their aliases. Build with `load_classes()`."""
+
+    table: pd.DataFrame  # class_id, name, group, count_level, aliases, qualifying_functions, note
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """class_id -> Chinese canonical name."""
+        return dict(zip(self.table["class_id"], self.table["name"]))
+
+    @cached_property
+    def _alias_index(self) -> list[tuple[str, str]]:
+        """(normalised alias, class_id), longest alias first; canonical names and ids included."""
+        pairs: dict[str, str] = {}
+        for row in self.table.itertuples():
+            for alias in [row.class_id, row.name, *str(row.aliases).split("|")]:
+                key = normalize_label(alias)
+                if key:
+                    pairs.setdefault(key, row.class_id)
+        return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+    def match(self, raw: object) -> str | None:
+        """The class_id a raw type label (e.g. 类型 = "养老服务中心") stands for, or None.
+
+        An exact (normalised) alias match wins; otherwise the longest alias contained in the label
+        ("XX镇敬老院" -> 特困供养/敬老院; "经营性公墓" -> 经营性公墓, not 公墓).
+        """
+        key = normalize_label(raw)
+        if not key:
+            return None
+        for alias, class_id in self._alias_index:
+            if key == alias:
+                return class_id
+        for alias, class_id in self._alias_index:
+            if len(alias) >= 2 and alias in key:
+                return class_id
+        return None
+
+    def qualifying_functions(self, class_id: str) -> tuple[str, ...]:
+        """Function flags that make any 养老服务 facility count for `class_id` (empty if none)."""
+        value = self.table.set_index("class_id").at[class_id, "qualifying_functions"]
+        return tuple(str(value).split("|")) if isinstance(value, str) and value else ()
+
+    def group_of(self, class_id: str) -> str:
+        return str(self.table.set_index("class_id").at[class_id, "group"])
+
+
+def load_classes(path: Path | str = CLASSES_CSV) -> ClassCatalog:
+    """Read and validate the facility-class catalogue."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = []
+    for col in ("class_id", "name", "group", "count_level", "aliases"):
+        if col not in table.columns:
+            problems.append(f"设施类别表缺少列 {col}")
+    if problems:
+        raise CatalogError("设施类别表格式不正确。", problems)
+    if table["class_id"].duplicated().any():
+        problems.append("类别编号重复: " + ", ".join(table.loc[table["class_id"].duplicated(), "class_id"]))
+    bad_level = sorted(set(table["count_level"]) - {"乡镇", "县"})
+    if bad_level:
+        problems.append(f"统计层级只能是 乡镇 或 县, 发现: {bad_level}")
+    aliases = table.assign(alias=table["aliases"].str.split("|")).explode("alias")
+    aliases["key"] = aliases["alias"].map(normalize_label)
+    clash = aliases[aliases.duplicated("key", keep=False) & (aliases["key"] != "")]
+    clash = clash.groupby("key")["class_id"].nunique()
+    if (clash > 1).any():
+        problems.append("同一别名指向多个类别: " + ", ".join(clash[clash > 1].index))
+    if problems:
+        raise CatalogError("设施类别表有误。", problems)
+    return ClassCatalog(table)
+
+
+def load_targets(path: Path | str = TARGETS_CSV, classes: ClassCatalog | None = None) -> pd.DataFrame:
+    """Read the plan-target catalogue and validate it against the class catalogue."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise CatalogError(f"无法读取规划指标表 {Path(path).name}: {err}") from err
+    return validate_targets(table, classes or load_classes())
+
+
+def validate_targets(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame:
+    """Check every target row; return a typed copy (target_value float, target_year int).
+
+    Raises `CatalogError` listing every problem at once.
+    """
+    missing = [c for c in TARGET_COLUMNS if c not in table.columns]
+    if missing:
+        raise CatalogError("规划指标表缺少列。", [", ".join(missing)])
+    out = table[TARGET_COLUMNS].copy()
+    for col in TARGET_COLUMNS:
+        out[col] = out[col].fillna("").astype(str).str.strip()
+    problems: list[str] = []
+    known = set(classes.table["class_id"])
+    for i, row in out.iterrows():
+        where = f"第{i + 1}行({row['target_id'] or '无编号'})"
+        if not row["target_id"]:
+            problems.append(f"{where}: 缺少指标编号")
+        if not row["plan"]:
+            problems.append(f"{where}: 缺少规划名称")
+        if not row["indicator"]:
+            problems.append(f"{where}: 缺少指标名称")
+        if row["facility_class"] not in known:
+            problems.append(f"{where}: 设施类别 {row['facility_class']!r} 不在类别表中")
+        if row["measure"] not in MEASURES:
+            problems.append(f"{where}: 指标类型应为 {list(MEASURES)}, 实为 {row['measure']!r}")
+        if row["unit_level"] not in UNIT_LEVELS:
+            problems.append(f"{where}: 统计单元应为 {list(UNIT_LEVELS)}, 实为 {row['unit_level']!r}")
+        elif (row["measure"] == "count") != (row["unit_level"] == "全市"):
+            problems.append(f"{where}: 数量指标的统计单元应为 全市, 覆盖率指标不能为 全市")
+        try:
+            value = float(row["target_value"])
+        except ValueError:
+            problems.append(f"{where}: 目标值 {row['target_value']!r} 不是数字")
+        else:
+            if row["measure"] == "coverage" and not 0 <= value <= 1:
+                problems.append(f"{where}: 覆盖率目标应在 0-1 之间(如 0.6 表示60%), 实为 {value}")
+            if row["measure"] == "count" and value < 0:
+                problems.append(f"{where}: 数量目标不能为负")
+        if not row["target_year"].isdigit():
+            problems.append(f"{where}: 目标年份 {row['target_year']!r} 不是年份")
+        if row["binding"] not in ("", "约束性", "预期性"):
+            problems.append(f"{where}: 属性应为 约束性/预期性 或留空")
+    dup = out["target_id"][out["target_id"].duplicated() & (out["target_id"] != "")]
+    if len(dup):
+        problems.append("指标编号重复: " + ", ".join(sorted(set(dup))))
+    if problems:
+        raise CatalogError("规划指标表有误, 请修改后再保存。", problems)
+    out["target_value"] = out["target_value"].astype(float)
+    out["target_year"] = out["target_year"].astype(int)
+    return out
+
+
+def plans(targets: pd.DataFrame) -> list[str]:
+    """Plan names in catalogue order."""
+    return list(dict.fromkeys(targets["plan"]))

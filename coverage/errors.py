@@ -1,0 +1,49 @@
+"""Errors a planner can fix, each carrying a Chinese message for the page edge.
+
+Every exception here subclasses `CoverageError` (and a builtin where it fits), so pages catch one
+class and show `str(err)`; anything else is a bug and is left to surface.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class CoverageError(Exception):
+    """Base for errors a planner can fix. `str(err)` is the Chinese message shown to the user."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        self.problems = list(problems)
+        full = message if not self.problems else message + "\n" + "\n".join(f"- {p}" for p in self.problems)
+        super().__init__(full)
+        self.message = message
+
+
+class CatalogError(CoverageError, ValueError):
+    """The facility-class or plan-target catalogue is inconsistent."""
+
+
+class InputFileError(CoverageError, ValueError):
+    """An uploaded file cannot be read (format, encoding, archive, size)."""
+
+
+class UnsafeArchiveError(InputFileError):
+    """An archive with path traversal, too many members or a suspicious compression ratio."""
+
+
+class CRSError(CoverageError, ValueError):
+    """The coordinate reference system is missing, unknown or does not fit the coordinates."""
+
+
+class FieldMappingError(CoverageError, KeyError):
+    """A required column (township code, name, longitude, ...) was not found."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return Exception.__str__(self)
+
+
+class BoundaryValidationError(CoverageError, ValueError):
+    """The township layer has problems that prevent a correct computation."""
+
+
+class CRSMismatchError(CoverageError, ValueError):
+    """Two layers that must share a CRS do not."""

@@ -1,0 +1,215 @@
+"""Coverage indicators per district and for the whole area, against plan targets.
+
+Pure functions on plain tables: `units` (one row per township), `assigned` (the output of
+`coverage.assign.assign_facilities`) and the plan's target rows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coverage.catalog import FUNCTION_COLUMNS, ClassCatalog
+from coverage.config import FUNCTIONAL_ZONE_MARKERS, CoverageConfig
+
+AREA_CODE = "ALL"
+AREA_NAME = "全市"
+
+COVERAGE_COLUMNS = [
+    "district_code", "district_name", "target_id", "indicator", "facility_class", "class_name",
+    "level", "measure", "units_total", "units_covered", "rate", "target_rate", "target_value",
+    "units_needed", "met", "binding", "target_year",
+]
+UNCOVERED_COLUMNS = ["district_code", "district_name", "unit_code", "unit_name", "unit_kind", "target_id", "indicator"]
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """What a plan evaluation returns.
+
+    coverage
+        One row per (district, target) plus one whole-area row per target (`district_code` "ALL").
+        `rate` and `target_rate` are shares 0-1; `units_needed` is how many more units must be
+        covered (or facilities built, for count targets) to reach the target.
+    uncovered
+        One row per (target, unit not covered); for county-level targets the unit is the district.
+    unit_counts
+        Facilities that count, per unit and class: unit_code, facility_class, n.
+    """
+
+    coverage: pd.DataFrame
+    uncovered: pd.DataFrame
+    unit_counts: pd.DataFrame
+
+
+def units_needed(target_rate: float, units_total: int, units_covered: int) -> int:
+    """max(0, ceil(target_rate x units_total) - units_covered), immune to float noise
+    (0.6 x 5 = 3.0000000000000004 must need 3 units, not 4)."""
+    required = math.ceil(round(target_rate * units_total, 9))
+    return max(0, required - int(units_covered))
+
+
+def counting_facilities(assigned: pd.DataFrame, classes: ClassCatalog, config: CoverageConfig) -> pd.DataFrame:
+    """Facilities that count: assigned to a unit and in a counted operating status.
+
+    Returns unit_code, district_code and the class each counts for, one row per (facility, class):
+    a facility counts for its own class and, when it is an elder-care facility with every
+    qualifying function flag (全托+日托+上门服务), also for the function-defined class.
+    """
+    ok = assigned["status"].eq("assigned")
+    if "operating_status" in assigned.columns:
+        op = assigned["operating_status"].fillna("").astype(str).str.strip().replace("", "运营")
+        ok &= op.isin(config.counted_statuses)
+    base = assigned.loc[ok, ["facility_id", "unit_code", "district_code", "facility_class"]]
+    rows = [base]
+    for class_id in classes.table["class_id"]:
+        needed = classes.qualifying_functions(class_id)
+        cols = [FUNCTION_COLUMNS[f] for f in needed if f in FUNCTION_COLUMNS]
+        if not needed or len(cols) != len(needed) or not set(cols) <= set(assigned.columns):
+            continue
+        group = classes.group_of(class_id)
+        same_group = assigned["facility_class"].map(
+            lambda c: isinstance(c, str) and classes.group_of(c) == group
+        )
+        flags = assigned[cols].fillna(False).astype(bool).all(axis=1)
+        extra = assigned.loc[ok & same_group & flags & assigned["facility_class"].ne(class_id)]
+        rows.append(extra[base.columns].assign(facility_class=class_id))
+    return pd.concat(rows, ignore_index=True)
+
+
+def evaluate(
+    units: pd.DataFrame,
+    assigned: pd.DataFrame,
+    targets: pd.DataFrame,
+    classes: ClassCatalog,
+    *,
+    config: CoverageConfig = CoverageConfig(),
+) -> CoverageResult:
+    """Compare facility presence per unit with the plan targets.
+
+    units
+        code, name, district_code, district_name, kind (街道/镇/乡/其他).
+    assigned
+        Output of `assign_facilities` (status, unit_code, district_code, facility_class, ...).
+    targets
+        Rows of the plan-target catalogue (`coverage.catalog.load_targets`), usually one plan.
+    """
+    units = units[["code", "name", "district_code", "district_name", "kind"]].astype(str).reset_index(drop=True)
+    counting = counting_facilities(assigned, classes, config)
+    unit_counts = counting.groupby(["unit_code", "facility_class"]).size().rename("n").reset_index()
+    covered_pairs = set(zip(unit_counts["unit_code"], unit_counts["facility_class"]))
+    districts = units.drop_duplicates("district_code")[["district_code", "district_name"]]
+    districts = districts.sort_values("district_code").reset_index(drop=True)
+
+    cov_rows: list[dict] = []
+    unc_rows: list[dict] = []
+    for t in targets.itertuples(index=False):
+        meta = {
+            "target_id": t.target_id, "indicator": t.indicator, "facility_class": t.facility_class,
+            "class_name": classes.names.get(t.facility_class, t.facility_class), "level": t.unit_level,
+            "measure": t.measure, "binding": t.binding, "target_year": int(t.target_year),
+        }
+        if t.measure == "count":
+            cov_rows += _count_rows(counting, districts, meta, float(t.target_value))
+        elif t.unit_level == "县(市、区)":
+            c, u = _county_rows(units, counting, districts, meta, float(t.target_value), config)
+            cov_rows += c
+            unc_rows += u
+        else:
+            c, u = _township_rows(units, covered_pairs, districts, meta, float(t.target_value))
+            cov_rows += c
+            unc_rows += u
+    coverage = pd.DataFrame(cov_rows, columns=COVERAGE_COLUMNS)
+    uncovered = pd.DataFrame(unc_rows, columns=UNCOVERED_COLUMNS)
+    return CoverageResult(coverage=coverage, uncovered=uncovered, unit_counts=unit_counts)
+
+
+def _row(district_code, district_name, meta, total, covered, target_rate, target_value) -> dict:
+    rate = covered / total if total else np.nan
+    needed = units_needed(target_rate, total, covered)
+    return {
+        "district_code": district_code, "district_name": district_name, **meta,
+        "units_total": int(total), "units_covered": int(covered), "rate": rate,
+        "target_rate": target_rate, "target_value": target_value, "units_needed": needed,
+        "met": needed == 0,
+    }
+
+
+def _units_at_level(units: pd.DataFrame, level: str) -> pd.DataFrame:
+    if level == "街道":
+        return units[units["kind"] == "街道"]
+    if level == "乡镇":
+        return units[units["kind"].isin(["镇", "乡"])]
+    return units
+
+
+def _township_rows(units, covered_pairs, districts, meta, target_rate):
+    pool = _units_at_level(units, meta["level"])
+    is_cov = np.array([(code, meta["facility_class"]) in covered_pairs for code in pool["code"]], dtype=bool)
+    pool = pool.assign(covered=is_cov)
+    rows = []
+    for d in districts.itertuples(index=False):
+        sub = pool[pool["district_code"] == d.district_code]
+        if len(sub):  # a district with no unit of this level (e.g. no 街道) has no row
+            rows.append(_row(d.district_code, d.district_name, meta, len(sub), int(sub["covered"].sum()),
+                             target_rate, target_rate))
+    rows.append(_row(AREA_CODE, AREA_NAME, meta, len(pool), int(pool["covered"].sum()), target_rate, target_rate))
+    unc = pool[~pool["covered"]]
+    unc_rows = [
+        {"district_code": r.district_code, "district_name": r.district_name, "unit_code": r.code,
+         "unit_name": r.name, "unit_kind": r.kind, "target_id": meta["target_id"], "indicator": meta["indicator"]}
+        for r in unc.itertuples(index=False)
+    ]
+    return rows, unc_rows
+
+
+def _is_functional_zone(name: str) -> bool:
+    return any(marker in name for marker in FUNCTIONAL_ZONE_MARKERS)
+
+
+def _county_rows(units, counting, districts, meta, target_rate, config):
+    with_fac = set(counting.loc[counting["facility_class"] == meta["facility_class"], "district_code"])
+    pool = districts
+    if not config.functional_zones_as_districts:
+        pool = districts[~districts["district_name"].map(_is_functional_zone)]
+    rows, unc_rows = [], []
+    for d in pool.itertuples(index=False):
+        covered = int(d.district_code in with_fac)
+        rows.append(_row(d.district_code, d.district_name, meta, 1, covered, target_rate, target_rate))
+        if not covered:
+            unc_rows.append({"district_code": d.district_code, "district_name": d.district_name,
+                             "unit_code": d.district_code, "unit_name": d.district_name, "unit_kind": "县(市、区)",
+                             "target_id": meta["target_id"], "indicator": meta["indicator"]})
+    n_cov = sum(r["units_covered"] for r in rows)
+    rows.append(_row(AREA_CODE, AREA_NAME, meta, len(pool), n_cov, target_rate, target_rate))
+    return rows, unc_rows
+
+
+def _count_rows(counting, districts, meta, target_count):
+    n_by_district = counting[counting["facility_class"] == meta["facility_class"]].groupby("district_code").size()
+    rows = []
+    for d in districts.itertuples(index=False):
+        n = int(n_by_district.get(d.district_code, 0))
+        rows.append({"district_code": d.district_code, "district_name": d.district_name, **meta,
+                     "units_total": pd.NA, "units_covered": n, "rate": np.nan, "target_rate": np.nan,
+                     "target_value": np.nan, "units_needed": pd.NA, "met": pd.NA})
+    n = int(n_by_district.sum())
+    needed = max(0, math.ceil(round(target_count, 9)) - n)
+    rows.append({"district_code": AREA_CODE, "district_name": AREA_NAME, **meta, "units_total": pd.NA,
+                 "units_covered": n, "rate": n / target_count if target_count else np.nan,
+                 "target_rate": 1.0, "target_value": target_count, "units_needed": needed, "met": needed == 0})
+    return rows
+
+
+def evaluate_layers(units, facilities, targets: pd.DataFrame, classes: ClassCatalog, *,
+                    config: CoverageConfig = CoverageConfig()) -> tuple[pd.DataFrame, CoverageResult]:
+    """Assign facilities (GeoDataFrame) to units (GeoDataFrame, same CRS), then evaluate.
+
+    Returns (assigned, result): `assigned` is `coverage.assign.assign_facilities`' table.
+    """
+    from coverage.assign import assign_facilities
+
+    assigned = assign_facilities(units, facilities, config=config)
+    return assigned, evaluate(pd.DataFrame(units.drop(columns=units.geometry.name)), assigned, targets, classes, config=config)

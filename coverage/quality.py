@@ -1,0 +1,28 @@
+"""A summary of what was odd in the input, for quality.json and the data page."""
+from __future__ import annotations
+
+import pandas as pd
+
+from coverage.assign import ASSIGNMENT_STATUSES
+
+
+def quality_summary(assigned: pd.DataFrame, unit_report: dict | None = None, facility_report: dict | None = None) -> dict:
+    """Counts and id lists of every kind of problem found (JSON-serialisable)."""
+    summary: dict = {"facilities_total": int(len(assigned))}
+    status_counts = assigned["status"].value_counts()
+    summary["status_counts"] = {k: int(status_counts.get(k, 0)) for k in ASSIGNMENT_STATUSES}
+    problems = {}
+    for status in ("outside", "no_coordinates", "duplicate", "unknown_class"):
+        ids = assigned.loc[assigned["status"] == status, "facility_id"].astype(str).tolist()
+        problems[status] = {"label": ASSIGNMENT_STATUSES[status], "count": len(ids), "facility_ids": ids}
+    edge = assigned.loc[assigned["on_edge"], "facility_id"].astype(str).tolist()
+    problems["on_shared_edge"] = {"label": "位于乡镇交界线上(按最小代码归属一次)", "count": len(edge), "facility_ids": edge}
+    summary["problems"] = problems
+    if facility_report:
+        summary["unknown_class_labels"] = facility_report.get("unknown_classes", {})
+        summary["bad_coordinates"] = facility_report.get("bad_coordinates", [])
+        summary["facility_file"] = {k: facility_report.get(k) for k in ("filename", "rows", "encoding", "columns_used", "notes")}
+    if unit_report:
+        summary["unit_file"] = {k: unit_report.get(k) for k in (
+            "filename", "rows", "encoding", "crs", "columns_used", "notes", "repaired_geometries", "dropped_empty_geometries")}
+    return summary

@@ -1,0 +1,446 @@
+"""Read township layers and facility ledgers into normalised tables (WGS84, EPSG:4326).
+
+`read_units` accepts GeoJSON, GeoPackage, zipped Shapefile and KML; `read_facilities` accepts CSV
+(UTF-8, UTF-8 with BOM, GBK/GB18030) and XLSX with longitude/latitude in WGS84. Both return the
+data plus a report of what was read (columns used, encoding, CRS, repairs), for the page to show.
+Every failure a planner can fix raises a `coverage.errors.CoverageError` with a Chinese message.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from coverage.catalog import DATA_DIR, FUNCTION_COLUMNS, ClassCatalog
+from coverage.errors import (
+    BoundaryValidationError, CRSError, FieldMappingError, InputFileError, UnsafeArchiveError,
+)
+from geodata.fields import FACILITY_FIELDS, UNIT_FIELDS, detect_fields
+
+WGS84 = "EPSG:4326"
+MAX_FILE_BYTES = 200 * 1024 * 1024          # largest upload accepted
+MAX_ZIP_MEMBERS = 500
+MAX_ZIP_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+MAX_ZIP_RATIO = 200                          # uncompressed / compressed, per member over 1 MB
+#: Rough bounding box of China (lon_min, lat_min, lon_max, lat_max), degrees.
+CHINA_BBOX = (73.0, 3.0, 136.0, 54.0)
+UNIT_KINDS = ("街道", "镇", "乡", "其他")
+YES_VALUES = {"是", "有", "y", "yes", "1", "true", "√", "✓", "t"}
+
+
+@dataclass
+class ReadReport:
+    """What a reader found, shown to the planner (all values plain and JSON-serialisable)."""
+
+    filename: str
+    rows: int = 0
+    columns_used: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    crs: str | None = None
+    notes: list[str] = field(default_factory=list)
+    repaired_geometries: int = 0
+    dropped_empty_geometries: int = 0
+    bad_coordinates: list[str] = field(default_factory=list)
+    unknown_classes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# ---------------------------------------------------------------- townships
+
+def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: str | None = None
+               ) -> tuple[gpd.GeoDataFrame, ReadReport]:
+    """Read a township layer into code, name, district_code, district_name, kind (+ population
+    columns when present), geometry in EPSG:4326.
+
+    data
+        File content (bytes) or a path. `filename` gives the format by its extension when
+        `data` is bytes (.geojson/.json, .gpkg, .zip with a Shapefile, .shp, .kml).
+    """
+    raw, filename = _load_bytes(data, filename)
+    report = ReadReport(filename=filename)
+    gdf = _read_vector(raw, filename, layer, report)
+    if gdf.empty:
+        raise InputFileError(f"{filename} 中没有任何要素(空文件), 请检查是否导出了正确的图层。")
+    gdf = _to_wgs84(gdf, report)
+    gdf = _repair_geometries(gdf, report)
+    units = normalize_units(gdf, report)
+    report.rows = len(units)
+    return units, report
+
+
+def _load_bytes(data: bytes | Path | str, filename: str | None) -> tuple[bytes, str]:
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise InputFileError(f"找不到文件 {path}。")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputFileError(f"文件 {path.name} 超过 {MAX_FILE_BYTES // 2**20} MB, 请先裁剪到本市范围再上传。")
+        return path.read_bytes(), filename or path.name
+    if len(data) > MAX_FILE_BYTES:
+        raise InputFileError(f"文件超过 {MAX_FILE_BYTES // 2**20} MB, 请先裁剪到本市范围再上传。")
+    return bytes(data), filename or "upload"
+
+
+def _read_vector(raw: bytes, filename: str, layer: str | None, report: ReadReport) -> gpd.GeoDataFrame:
+    suffix = Path(filename).suffix.lower()
+    if not raw:
+        raise InputFileError(f"{filename} 是空文件。")
+    with tempfile.TemporaryDirectory(prefix="mz_units_") as tmp:
+        if suffix == ".zip":
+            path = _extract_shapefile(raw, Path(tmp), filename)
+        elif suffix in (".geojson", ".json", ".gpkg", ".kml", ".shp"):
+            path = Path(tmp) / f"upload{suffix}"
+            path.write_bytes(raw)
+        else:
+            raise InputFileError(
+                f"不支持的边界文件格式 {suffix or '(无扩展名)'}。请上传 GeoJSON、GeoPackage(.gpkg)、"
+                "压缩的 Shapefile(.zip, 含 .shp/.shx/.dbf/.prj)或 KML。"
+            )
+        kwargs: dict = {}
+        if path.suffix.lower() == ".shp":
+            encoding = _dbf_encoding(path)
+            report.encoding = encoding
+            kwargs["encoding"] = encoding
+        if suffix == ".gpkg":
+            layers = [name for name, geom in _list_layers(path, filename) if geom]
+            if layer is None and len(layers) > 1:
+                report.notes.append(f"GeoPackage 含多个图层 {layers}, 已读取第一个: {layers[0]}")
+            layer = layer or (layers[0] if layers else None)
+        try:
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **kwargs)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+                pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as err:
+            raise InputFileError(f"无法读取 {filename}: 文件损坏或不是有效的空间数据文件({err})。") from err
+        except (UnicodeDecodeError, ValueError) as err:
+            raise InputFileError(f"无法读取 {filename}: {err}") from err
+    if "geometry" not in gdf or gdf.geometry.isna().all():
+        raise InputFileError(f"{filename} 中没有几何图形(可能是纯属性表), 请上传含乡镇面的图层。")
+    return gdf
+
+
+def _list_layers(path: Path, filename: str) -> list[tuple[str, str]]:
+    try:
+        return [(str(n), str(g) if g else "") for n, g in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as err:
+        raise InputFileError(f"无法打开 GeoPackage {filename}: {err}") from err
+
+
+def _extract_shapefile(raw: bytes, dest: Path, filename: str) -> Path:
+    """Safely extract a zipped Shapefile; return the path of its .shp (the first, by name)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as err:
+        raise InputFileError(f"{filename} 不是有效的 zip 压缩包(文件可能已损坏)。") from err
+    with zf:
+        members = zf.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise UnsafeArchiveError(f"压缩包内文件过多({len(members)} 个), 为安全起见已拒绝。请只打包 Shapefile 的各个文件。")
+        total = 0
+        for m in members:
+            name = PurePosixPath(m.filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts or ":" in m.filename:
+                raise UnsafeArchiveError(f"压缩包含不安全的路径 {m.filename!r}, 为安全起见已拒绝。")
+            total += m.file_size
+            if m.file_size > 2**20 and m.compress_size and m.file_size / m.compress_size > MAX_ZIP_RATIO:
+                raise UnsafeArchiveError("压缩包压缩比异常(疑似压缩炸弹), 为安全起见已拒绝。")
+        if total > MAX_ZIP_UNCOMPRESSED_BYTES:
+            raise UnsafeArchiveError("压缩包解压后过大(超过 1 GB), 为安全起见已拒绝。")
+        shps = sorted(m.filename for m in members if m.filename.lower().endswith(".shp") and not m.is_dir())
+        if not shps:
+            raise InputFileError(f"压缩包 {filename} 中没有 .shp 文件。请把 .shp、.shx、.dbf、.prj 一起打包上传。")
+        stem = shps[0][:-4]
+        wanted = [m for m in members if m.filename[: len(stem)] == stem and not m.is_dir()]
+        exts = {PurePosixPath(m.filename).suffix.lower() for m in wanted}
+        missing = [e for e in (".shx", ".dbf") if e not in exts]
+        if missing:
+            raise InputFileError(f"压缩包中的 Shapefile 缺少 {'、'.join(missing)} 文件, 请把同名的各个文件一起打包。")
+        for m in wanted:
+            target = dest / ("layer" + PurePosixPath(m.filename).suffix.lower())
+            with zf.open(m) as src:
+                data = src.read(MAX_ZIP_UNCOMPRESSED_BYTES + 1)
+            target.write_bytes(data)
+    return dest / "layer.shp"
+
+
+def _dbf_encoding(shp: Path) -> str:
+    """Encoding of the .dbf next to `shp`: the .cpg when present, else UTF-8 if the records
+    decode as UTF-8, else GB18030 (a superset of GBK, the usual encoding of Chinese DBFs)."""
+    cpg = shp.with_suffix(".cpg")
+    if cpg.exists():
+        name = cpg.read_text(errors="ignore").strip().lower()
+        if name in ("utf-8", "utf8", "65001"):
+            return "UTF-8"
+        if name in ("gbk", "gb2312", "gb18030", "936", "cp936"):
+            return "GB18030"
+    dbf = shp.with_suffix(".dbf")
+    body = dbf.read_bytes()[32:] if dbf.exists() else b""
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        return "GB18030"
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
+    bounds = gdf.total_bounds
+    looks_degrees = bool(np.all(np.isfinite(bounds))) and -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
+    if gdf.crs is None:
+        if not looks_degrees:
+            raise CRSError(
+                "边界文件没有坐标系信息(Shapefile 缺少 .prj?), 且坐标不是经纬度(疑似投影坐标, 单位米)。"
+                "请附上 .prj 文件, 或在 GIS 软件中转为 CGCS2000/WGS84 经纬度后再上传。"
+            )
+        report.notes.append("文件未声明坐标系, 坐标为经纬度, 按 WGS84/CGCS2000 读取。")
+        gdf = gdf.set_crs(WGS84)
+    report.crs = CRS(gdf.crs).name
+    out = gdf.to_crs(WGS84)
+    b = out.total_bounds
+    if not np.all(np.isfinite(b)):
+        raise CRSError("坐标转换失败(出现无效坐标), 请检查坐标系设置是否正确。")
+    if b[0] > CHINA_BBOX[2] or b[2] < CHINA_BBOX[0] or b[1] > CHINA_BBOX[3] or b[3] < CHINA_BBOX[1]:
+        raise CRSError(
+            f"按声明的坐标系({report.crs})换算后, 边界位于中国范围以外({b[0]:.2f},{b[1]:.2f} ~ {b[2]:.2f},{b[3]:.2f})。"
+            "坐标系声明可能有误(如投影带号错误), 请核对 .prj。"
+        )
+    return out
+
+
+def _repair_geometries(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
+    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    report.dropped_empty_geometries = int(empty.sum())
+    gdf = gdf[~empty].copy()
+    invalid = ~gdf.geometry.is_valid
+    report.repaired_geometries = int(invalid.sum())
+    if invalid.any():
+        fixed = shapely.make_valid(gdf.geometry[invalid].to_numpy())
+        gdf.loc[invalid, gdf.geometry.name] = [_polygonal_part(g) for g in fixed]
+    gdf["geometry"] = [_polygonal_part(g) for g in gdf.geometry]
+    not_poly = gdf.geometry.isna() | gdf.geometry.is_empty
+    if not_poly.all():
+        raise BoundaryValidationError("边界文件中没有面要素(只有点或线), 请上传乡镇(街道)面图层。")
+    if not_poly.any():
+        report.notes.append(f"{int(not_poly.sum())} 个要素不是面(点或线), 已忽略。")
+        report.dropped_empty_geometries += int(not_poly.sum())
+    if report.repaired_geometries:
+        report.notes.append(f"{report.repaired_geometries} 个无效几何(自相交等)已自动修复。")
+    return gdf[~not_poly]
+
+
+def _polygonal_part(geom):
+    """Keep only the polygonal part of a geometry (None if there is none)."""
+    if geom is None:
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    return shapely.union_all(parts)
+
+
+def _county_names() -> dict[str, str]:
+    table = pd.read_csv(DATA_DIR / "county_names.csv", dtype=str)
+    return dict(zip(table["county_code"], table["county_name"]))
+
+
+def unit_kind(name: str, code: str) -> str:
+    """街道/镇/乡/其他 from the name suffix, else from digits 7-9 of the statistical code
+    (001-099 街道, 100-199 镇, 200-399 乡)."""
+    name = unicodedata.normalize("NFKC", name or "").strip()
+    if name.endswith("街道") or name.endswith("办事处"):
+        return "街道"
+    if name.endswith("镇"):
+        return "镇"
+    if name.endswith("乡"):
+        return "乡"
+    digits = "".join(ch for ch in code if ch.isdigit())
+    if len(digits) >= 9:
+        n = int(digits[6:9])
+        if 1 <= n <= 99:
+            return "街道"
+        if 100 <= n <= 199:
+            return "镇"
+        if 200 <= n <= 399:
+            return "乡"
+    return "其他"
+
+
+def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None) -> gpd.GeoDataFrame:
+    """Rename recognised columns to the unit data model and fill what can be derived."""
+    report = report or ReadReport(filename="")
+    cols = detect_fields([c for c in gdf.columns if c != gdf.geometry.name], UNIT_FIELDS)
+    report.columns_used = cols
+    missing = [f for f in ("code", "name") if f not in cols]
+    if missing:
+        label = {"code": "乡镇代码(如 code、XZQDM、乡镇代码)", "name": "乡镇名称(如 name、XZQMC、乡镇名称)"}
+        raise FieldMappingError(
+            "边界文件中找不到必需的字段: " + "、".join(label[m] for m in missing)
+            + f"。文件中的字段有: {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}。"
+        )
+    out = gpd.GeoDataFrame({"code": gdf[cols["code"]].astype(str).str.strip()}, geometry=gdf.geometry.values, crs=gdf.crs)
+    out["code"] = out["code"].str.replace(r"\.0$", "", regex=True)
+    out["name"] = gdf[cols["name"]].astype(str).str.strip().to_numpy()
+    problems = []
+    bad_code = ~out["code"].str.fullmatch(r"\d{6,12}")
+    if bad_code.any():
+        problems.append(f"{int(bad_code.sum())} 个乡镇代码不是 6-12 位数字, 例如 {out.loc[bad_code, 'code'].iloc[0]!r}")
+    if out["code"].duplicated().any():
+        dup = out.loc[out["code"].duplicated(), "code"].unique()[:5]
+        problems.append(f"乡镇代码重复: {', '.join(dup)}(同一乡镇被拆成多个要素时请先合并)")
+    if problems:
+        raise BoundaryValidationError("边界文件的乡镇代码有问题, 无法统计:", problems)
+    if "district_code" in cols:
+        out["district_code"] = gdf[cols["district_code"]].astype(str).str.strip().str.replace(r"\.0$", "", regex=True).to_numpy()
+    else:
+        out["district_code"] = out["code"].str[:6]
+        report.notes.append("文件无区县字段, 已按乡镇代码前6位推导所属区县。")
+    if "district_name" in cols:
+        out["district_name"] = gdf[cols["district_name"]].astype(str).str.strip().to_numpy()
+    else:
+        names = _county_names()
+        out["district_name"] = out["district_code"].map(lambda c: names.get(c[:6], c))
+    if "kind" in cols:
+        given = gdf[cols["kind"]].astype(str).str.strip().to_numpy()
+        out["kind"] = [k if k in UNIT_KINDS else unit_kind(n, c) for k, n, c in zip(given, out["name"], out["code"])]
+    else:
+        out["kind"] = [unit_kind(n, c) for n, c in zip(out["name"], out["code"])]
+    for f in ("population", "elderly_population"):
+        if f in cols:
+            out[f] = pd.to_numeric(gdf[cols[f]], errors="coerce").to_numpy()
+    return out
+
+
+# ---------------------------------------------------------------- facilities
+
+def read_facilities(data: bytes | Path | str, filename: str | None, classes: ClassCatalog
+                    ) -> tuple[gpd.GeoDataFrame, ReadReport]:
+    """Read a facility ledger (CSV or XLSX, coordinates in WGS84 degrees).
+
+    Returns points in EPSG:4326 with facility_id, name, class_raw, facility_class (canonical
+    class_id, missing when the type is not recognised), lon, lat, address, operating_status,
+    beds and the function flags; rows without usable coordinates have an empty geometry.
+    """
+    raw, filename = _load_bytes(data, filename)
+    report = ReadReport(filename=filename)
+    table = _read_table(raw, filename, report)
+    table = _find_header(table)
+    cols = detect_fields(table.columns, FACILITY_FIELDS)
+    report.columns_used = cols
+    missing = [f for f in ("name", "facility_class", "lon", "lat") if f not in cols]
+    if missing:
+        label = {"name": "名称", "facility_class": "类型(设施类型/机构类别)", "lon": "经度(lon/lng)", "lat": "纬度(lat)"}
+        raise FieldMappingError(
+            "设施表中找不到必需的列: " + "、".join(label[m] for m in missing)
+            + f"。表中的列有: {', '.join(map(str, table.columns))}。可下载模板对照修改表头。"
+        )
+    out = pd.DataFrame(index=table.index)
+    if "facility_id" in cols:
+        out["facility_id"] = table[cols["facility_id"]].fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        blank = out["facility_id"].eq("")
+        out.loc[blank, "facility_id"] = [f"R{i + 1}" for i in np.flatnonzero(blank)]
+    else:
+        out["facility_id"] = [f"R{i + 1}" for i in range(len(table))]
+        report.notes.append("设施表无编号列, 已按行号生成编号(R1, R2, ...)。")
+    out["name"] = table[cols["name"]].fillna("").astype(str).str.strip()
+    out["class_raw"] = table[cols["facility_class"]].fillna("").astype(str).str.strip()
+    out["facility_class"] = out["class_raw"].map(classes.match).astype(object)
+    unknown = out.loc[out["facility_class"].isna(), "class_raw"].replace("", "(空)")
+    report.unknown_classes = {str(k): int(v) for k, v in unknown.value_counts().items()}
+    out["lon"] = _to_float(table[cols["lon"]])
+    out["lat"] = _to_float(table[cols["lat"]])
+    for f in ("address", "operating_status", "stated_township", "stated_district"):
+        out[f] = table[cols[f]].fillna("").astype(str).str.strip() if f in cols else ""
+    out["beds"] = pd.to_numeric(table[cols["beds"]], errors="coerce") if "beds" in cols else np.nan
+    functions = table[cols["functions"]].fillna("").astype(str) if "functions" in cols else None
+    for zh, col in FUNCTION_COLUMNS.items():
+        if col in cols:
+            out[col] = table[cols[col]].fillna("").astype(str).str.strip().str.lower().isin(YES_VALUES)
+        elif functions is not None:
+            out[col] = functions.str.contains(zh, regex=False)
+        else:
+            out[col] = False
+    ok = out["lon"].between(-180, 180) & out["lat"].between(-90, 90)
+    in_china = out["lon"].between(CHINA_BBOX[0], CHINA_BBOX[2]) & out["lat"].between(CHINA_BBOX[1], CHINA_BBOX[3])
+    bad = out["lon"].notna() & out["lat"].notna() & ~(ok & in_china)
+    report.bad_coordinates = out.loc[bad, "facility_id"].tolist()
+    if bad.any():
+        report.notes.append(f"{int(bad.sum())} 条记录的坐标不在中国范围内(经纬度颠倒或不是 WGS84 经纬度?), 按缺少坐标处理。")
+    usable = ok & in_china
+    geometry = gpd.GeoSeries(
+        [shapely.Point(x, y) if u else None for x, y, u in zip(out["lon"], out["lat"], usable)],
+        index=out.index, crs=WGS84,
+    )
+    report.rows = len(out)
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.reset_index(drop=True), crs=WGS84), report
+
+
+def _read_table(raw: bytes, filename: str, report: ReadReport) -> pd.DataFrame:
+    suffix = Path(filename).suffix.lower()
+    if not raw:
+        raise InputFileError(f"{filename} 是空文件。")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            table = pd.read_excel(io.BytesIO(raw), dtype=str, header=None, engine="openpyxl")
+        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
+            raise InputFileError(f"无法读取 Excel 文件 {filename}(文件损坏或不是 xlsx 格式): {err}") from err
+        report.encoding = "xlsx"
+        return table
+    if suffix in (".csv", ".txt"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            report.encoding = {"utf-8-sig": "UTF-8", "gb18030": "GBK/GB18030"}[encoding]
+            try:
+                return pd.read_csv(io.StringIO(text), dtype=str, header=None, skip_blank_lines=True,
+                                   keep_default_na=False)
+            except pd.errors.ParserError as err:
+                raise InputFileError(f"CSV 文件 {filename} 格式有误(列数不一致?): {err}") from err
+            except pd.errors.EmptyDataError as err:
+                raise InputFileError(f"{filename} 中没有数据。") from err
+        raise InputFileError(f"无法识别 {filename} 的文字编码(既不是 UTF-8 也不是 GBK), 请另存为 UTF-8 CSV 或 xlsx。")
+    raise InputFileError(f"不支持的设施表格式 {suffix or '(无扩展名)'}, 请上传 CSV 或 Excel(.xlsx)文件。")
+
+
+def _find_header(table: pd.DataFrame) -> pd.DataFrame:
+    """Use the first of the top 10 rows that names the required columns as the header
+    (ledgers often carry a title row above the header)."""
+    for i in range(min(10, len(table))):
+        names = table.iloc[i].fillna("").astype(str).str.strip().tolist()
+        found = detect_fields(names, FACILITY_FIELDS)
+        if {"name", "lon", "lat"} <= set(found):
+            body = table.iloc[i + 1:].reset_index(drop=True)
+            body.columns = _unique(names)
+            return body.dropna(how="all")
+    first = table.iloc[0].fillna("").astype(str).str.strip().tolist() if len(table) else []
+    body = table.iloc[1:].reset_index(drop=True)
+    body.columns = _unique(first) if first else body.columns
+    return body
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        n = n or "列"
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def _to_float(col: pd.Series) -> pd.Series:
+    text = col.fillna("").astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
+    return pd.to_numeric(text, errors="coerce").astype(float)
