@@ -1,0 +1,134 @@
+"""Cached loaders and small helpers shared by the pages (the only Streamlit glue besides pages)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from coverage.catalog import CLASSES_CSV, TARGETS_CSV, ClassCatalog, load_classes, load_targets, plans
+from coverage.config import CoverageConfig
+from coverage.errors import CoverageError
+from coverage.evaluate import CoverageResult, evaluate_layers
+from geodata import workspace
+from geodata.demo import load_demo
+from geodata.io import read_facilities, read_units
+
+COLUMN_LABELS = {
+    "district_code": "区县代码", "district_name": "区县", "target_id": "指标编号", "indicator": "指标",
+    "class_name": "设施类别", "level": "统计单元", "units_total": "单元总数(分母)", "units_covered": "已覆盖(分子)",
+    "rate": "覆盖率", "target_rate": "目标", "units_needed": "差距(还需)", "met": "是否达标", "binding": "属性",
+    "target_year": "目标年份", "unit_code": "乡镇代码", "unit_name": "乡镇(街道)", "unit_kind": "类型",
+    "facility_id": "编号", "name": "名称", "class_raw": "原始类型", "lon": "经度", "lat": "纬度",
+    "operating_status": "状态", "status": "归属情况", "address": "地址",
+}
+DEFAULT_PLAN = "十堰市民政事业发展十四五规划"
+
+
+def file_key(path: Path) -> tuple[str, float, int]:
+    stat = path.stat()
+    return str(path), stat.st_mtime, stat.st_size
+
+
+@st.cache_resource
+def class_catalog() -> ClassCatalog:
+    return load_classes(CLASSES_CSV)
+
+
+@st.cache_data(show_spinner="正在读取数据…", max_entries=4)
+def _read_dataset(units_key: tuple, facilities_key: tuple):
+    classes = class_catalog()
+    units, unit_report = read_units(Path(units_key[0]))
+    facilities, fac_report = read_facilities(Path(facilities_key[0]), None, classes)
+    return units, facilities, unit_report.as_dict(), fac_report.as_dict()
+
+
+def active_source() -> dict:
+    return workspace.state()
+
+
+def is_demo() -> bool:
+    return active_source()["source"] == "demo"
+
+
+def dataset():
+    """(units, facilities, unit_report, facility_report) of the active data (workspace or demo).
+
+    A saved workspace that cannot be read any more falls back to the demo with a message; the
+    saved files are left untouched.
+    """
+    if not is_demo():
+        u, f = workspace.dataset_paths()
+        try:
+            return _read_dataset(file_key(u), file_key(f))
+        except CoverageError as err:
+            st.error(f"已保存的工作区数据无法读取, 暂时显示演示数据(已保存的文件未改动): {err}")
+    u, f = load_demo()
+    return _read_dataset(file_key(u), file_key(f))
+
+
+@st.cache_data(max_entries=4)
+def _targets(path_key: tuple) -> pd.DataFrame:
+    return load_targets(Path(path_key[0]), class_catalog())
+
+
+def targets() -> pd.DataFrame:
+    """The plan-target table: the planner's saved edits when present, else the built-in one."""
+    saved = workspace.targets_path()
+    if saved is not None:
+        try:
+            return _targets(file_key(saved))
+        except CoverageError as err:
+            st.error(f"已保存的规划指标表有误, 暂用内置指标表: {err}")
+    return _targets(file_key(TARGETS_CSV))
+
+
+def config() -> CoverageConfig:
+    statuses = tuple(st.session_state.get("counted_statuses") or ("运营",))
+    zones = bool(st.session_state.get("functional_zones", True))
+    return CoverageConfig(counted_statuses=statuses, functional_zones_as_districts=zones)
+
+
+def current_plan() -> str:
+    names = plans(targets())
+    plan = st.session_state.get("plan")
+    if plan not in names:
+        plan = DEFAULT_PLAN if DEFAULT_PLAN in names else names[0]
+    return plan
+
+
+def plan_targets(plan: str | None = None) -> pd.DataFrame:
+    t = targets()
+    return t[t["plan"] == (plan or current_plan())]
+
+
+@st.cache_data(show_spinner="正在计算覆盖率…", max_entries=16)
+def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) -> tuple[pd.DataFrame, CoverageResult]:
+    units, facilities, _, _ = _read_dataset(*data_key)
+    return evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
+
+
+def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
+    """(assigned facilities, CoverageResult) for the active data, plan and settings (cached)."""
+    if not is_demo():
+        u, f = workspace.dataset_paths()
+    else:
+        u, f = load_demo()
+    try:
+        key = (file_key(u), file_key(f))
+        _read_dataset(*key)
+    except CoverageError:
+        key = tuple(file_key(p) for p in load_demo())
+    return _compute(key, plan_targets(plan), config())
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns renamed to their Chinese labels, for display and downloads."""
+    out = frame.copy()
+    if "met" in out:
+        out["met"] = out["met"].map({True: "达标", False: "未达标"}).fillna("—")
+    return out.rename(columns=COLUMN_LABELS)
+
+
+def pct(x) -> str:
+    return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"

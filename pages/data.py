@@ -1,0 +1,95 @@
+"""数据: what is loaded, upload township boundaries and facilities, save as workspace, back to demo."""
+import hashlib
+
+import streamlit as st
+
+from coverage.errors import CoverageError
+from coverage.quality import quality_summary
+from geodata import workspace
+from geodata.export import excel_bytes
+from geodata.io import read_facilities, read_units
+from geodata.templates import facility_template
+from pages import _shared
+
+st.title("数据")
+units, facilities, unit_report, fac_report = _shared.dataset()
+assigned, _ = _shared.result()
+source = _shared.active_source()
+
+st.subheader("当前数据")
+st.write(f"来源: **{'内置演示数据(十堰市)' if source['source'] == 'demo' else '已保存的工作区'}**"
+         + (f" · 边界文件 {source.get('units_file', '')} · 设施表 {source.get('facilities_file', '')}" if source["source"] != "demo" else ""))
+c = st.columns(4)
+c[0].metric("乡镇(街道)", len(units))
+c[1].metric("区县", units["district_code"].nunique())
+c[2].metric("设施记录", len(facilities))
+c[3].metric("已归属设施", int(assigned["status"].eq("assigned").sum()))
+
+q = quality_summary(assigned, unit_report, fac_report)
+problems = [(v["label"], v["count"], k) for k, v in q["problems"].items() if v["count"]]
+if problems:
+    st.warning("数据中发现以下情况: " + "; ".join(f"{label} {n} 条" for label, n, _ in problems))
+    with st.expander("查看有问题的设施记录"):
+        odd = assigned[assigned["status"].ne("assigned") | assigned["on_edge"]]
+        shown = _shared.labelled(odd[["facility_id", "name", "class_raw", "lon", "lat", "status"]])
+        shown["归属情况"] = odd["status"].map({k: v["label"] for k, v in q["problems"].items()}).where(odd["status"].ne("assigned"), "交界线上")
+        st.dataframe(shown, hide_index=True)
+        st.download_button("下载问题记录 (Excel)", excel_bytes({"问题记录": shown}), file_name="设施数据问题.xlsx")
+with st.expander("读取详情(字段、编码、坐标系)"):
+    st.json({"边界文件": {k: unit_report.get(k) for k in ("filename", "rows", "crs", "encoding", "columns_used", "notes")},
+             "设施表": {k: fac_report.get(k) for k in ("filename", "rows", "encoding", "columns_used", "notes", "unknown_classes")}})
+
+
+@st.cache_data(max_entries=4, show_spinner="正在读取边界…")
+def parse_units(digest: str, _raw: bytes, name: str):
+    units, report = read_units(_raw, name)
+    return units, report.as_dict()
+
+
+@st.cache_data(max_entries=4, show_spinner="正在读取设施表…")
+def parse_facilities(digest: str, _raw: bytes, name: str):
+    facilities, report = read_facilities(_raw, name, _shared.class_catalog())
+    return facilities, report.as_dict()
+
+
+st.subheader("上传本地数据")
+st.caption("乡镇边界: GeoJSON、GeoPackage、压缩的 Shapefile(.zip)或 KML; 设施表: CSV 或 Excel, 经纬度为 WGS84/CGCS2000。"
+           "只上传其中一个时, 另一个沿用当前数据。")
+st.download_button("下载设施表模板 (Excel)", facility_template(_shared.class_catalog()), file_name="设施表模板.xlsx")
+up_units = st.file_uploader("乡镇(街道)边界", type=["geojson", "json", "gpkg", "zip", "kml"])
+up_fac = st.file_uploader("设施表", type=["csv", "xlsx"])
+new_units, new_fac = None, None
+if up_units is not None:
+    raw = up_units.getvalue()
+    try:
+        new_units, rep = parse_units(hashlib.sha256(raw).hexdigest(), raw, up_units.name)
+        st.success(f"边界读取成功: {len(new_units)} 个乡镇(街道), {new_units['district_code'].nunique()} 个区县; "
+                   f"坐标系 {rep['crs']}; 编码 {rep['encoding'] or '—'}; 使用字段 {rep['columns_used']}")
+        for note in rep["notes"]:
+            st.caption(note)
+    except CoverageError as err:
+        st.error(f"边界文件无法使用: {err}")
+if up_fac is not None:
+    raw = up_fac.getvalue()
+    try:
+        new_fac, rep = parse_facilities(hashlib.sha256(raw).hexdigest(), raw, up_fac.name)
+        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 编码 {rep['encoding']}; 使用列 {rep['columns_used']}")
+        if rep["unknown_classes"]:
+            st.warning("以下类型无法识别, 将不计入任何指标: " + "、".join(f"{k}({v}条)" for k, v in rep["unknown_classes"].items()))
+        for note in rep["notes"]:
+            st.caption(note)
+    except CoverageError as err:
+        st.error(f"设施表无法使用: {err}")
+
+if st.button("保存为工作区并使用", type="primary", disabled=new_units is None and new_fac is None):
+    workspace.save_dataset(new_units if new_units is not None else units, new_fac if new_fac is not None else facilities,
+                           units_file=up_units.name if up_units else source.get("units_file", "演示数据"),
+                           facilities_file=up_fac.name if up_fac else source.get("facilities_file", "演示数据"))
+    st.success("已保存, 下次启动时自动载入。")
+    st.rerun()
+if source["source"] != "demo" and st.button("切换回演示数据(已保存的工作区保留)"):
+    workspace.set_source("demo")
+    st.rerun()
+if source["source"] == "demo" and workspace.state().get("units_file") and st.button("使用已保存的工作区"):
+    workspace.set_source("workspace")
+    st.rerun()

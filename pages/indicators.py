@@ -1,0 +1,47 @@
+"""指标: district x indicator table, a chart and an Excel download."""
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from coverage.evaluate import AREA_CODE
+from geodata.export import excel_bytes
+from pages import _shared
+
+plan = _shared.current_plan()
+_, res = _shared.result(plan)
+cov = res.coverage
+
+st.title("指标")
+st.caption(f"规划: {plan}。覆盖率 = 已覆盖单元数 ÷ 单元总数; 差距 = 目标所需单元数(向上取整) − 已覆盖单元数。")
+
+indicators = list(dict.fromkeys(cov["indicator"]))
+choice = st.selectbox("指标", indicators)
+sub = cov[cov["indicator"] == choice]
+shown = sub[["district_name", "units_covered", "units_total", "rate", "target_rate", "units_needed", "met", "binding", "level"]]
+table = _shared.labelled(shown)
+table["覆盖率"] = shown["rate"].map(_shared.pct)
+table["目标"] = shown["target_rate"].map(_shared.pct)
+st.dataframe(table, hide_index=True, width="stretch")
+
+districts = sub[sub["district_code"] != AREA_CODE]
+if districts["rate"].notna().any():
+    target = float(sub["target_rate"].iloc[0])
+    bars = alt.Chart(districts).mark_bar().encode(
+        x=alt.X("district_name:N", title="区县", sort=None),
+        y=alt.Y("rate:Q", title="覆盖率", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("met:N", title="是否达标", scale=alt.Scale(domain=[True, False], range=["#2e8b57", "#e4572e"])),
+        tooltip=[alt.Tooltip("district_name:N", title="区县"), alt.Tooltip("rate:Q", title="覆盖率", format=".1%"),
+                 alt.Tooltip("units_covered:Q", title="已覆盖"), alt.Tooltip("units_total:Q", title="总数")],
+    )
+    rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(color="black", strokeDash=[6, 3]).encode(y="target:Q")
+    st.altair_chart((bars + rule).properties(height=320), width="stretch")
+else:
+    st.bar_chart(districts.set_index("district_name")["units_covered"], y_label="设施数量")
+
+st.subheader("全部指标(区县 × 指标)")
+overview = cov.pivot_table(index="district_name", columns="indicator", values="rate", aggfunc="first", sort=False)
+st.dataframe(overview.map(_shared.pct), width="stretch")
+
+full = _shared.labelled(cov.drop(columns=["facility_class", "measure"]))
+st.download_button("下载全部指标表 (Excel)", excel_bytes({"指标": full}), file_name="覆盖率指标.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,69 @@
+"""规划指标: pick a plan, edit or add its targets, save them in the workspace."""
+import pandas as pd
+import streamlit as st
+
+from coverage.catalog import MEASURES, UNIT_LEVELS, plans, validate_targets
+from coverage.errors import CoverageError
+from geodata import workspace
+from pages import _shared
+
+st.title("规划指标")
+classes = _shared.class_catalog()
+all_targets = _shared.targets()
+names = classes.names
+by_name = {v: k for k, v in names.items()}
+
+mode = st.radio("操作", ["编辑现有规划", "新建规划"], horizontal=True)
+if mode == "编辑现有规划":
+    plan = st.selectbox("规划", plans(all_targets), index=plans(all_targets).index(_shared.current_plan()))
+    rows = all_targets[all_targets["plan"] == plan]
+else:
+    plan = st.text_input("新规划名称", placeholder="如: 某某市民政事业发展十五五规划").strip()
+    rows = all_targets[all_targets["plan"] == "通用(无本地规划时)"].assign(plan=plan, source_seed="", source_ref="", source_quote="")
+    rows = rows.assign(target_id=[f"NEW-{i + 1:02d}" for i in range(len(rows))])
+    st.caption("已预填通用指标, 可修改目标值、增删行。")
+
+editable = rows.drop(columns=["plan"]).assign(facility_class=rows["facility_class"].map(names))
+edited = st.data_editor(
+    editable, num_rows="dynamic", hide_index=True, width="stretch", key=f"editor_{mode}_{plan}",
+    column_config={
+        "target_id": st.column_config.TextColumn("编号", required=True),
+        "indicator": st.column_config.TextColumn("指标(按规划原文)", required=True, width="large"),
+        "facility_class": st.column_config.SelectboxColumn("设施类别", options=list(names.values()), required=True),
+        "measure": st.column_config.SelectboxColumn("类型", options=list(MEASURES), required=True,
+                                                   help="coverage: 覆盖率(目标填 0-1, 如 0.6); count: 全市数量"),
+        "unit_level": st.column_config.SelectboxColumn("统计单元", options=list(UNIT_LEVELS), required=True),
+        "target_value": st.column_config.NumberColumn("目标值", help="覆盖率填 0-1(0.6 = 60%); 数量填个数", required=True),
+        "target_year": st.column_config.NumberColumn("目标年份", format="%d", required=True),
+        "binding": st.column_config.SelectboxColumn("属性", options=["", "约束性", "预期性"]),
+        "source_seed": st.column_config.TextColumn("来源文件", disabled=True),
+        "source_ref": st.column_config.TextColumn("出处"),
+        "source_quote": st.column_config.TextColumn("原文摘录", width="large"),
+        "note": st.column_config.TextColumn("备注", width="large"),
+    },
+)
+
+c1, c2 = st.columns(2)
+if c1.button("保存指标", type="primary", disabled=not plan):
+    new = edited.assign(plan=plan, facility_class=edited["facility_class"].map(by_name).fillna(edited["facility_class"]))
+    new = new.fillna("").astype(str).replace({r"\.0$": ""}, regex=True)
+    new["target_value"] = edited["target_value"].astype(str)
+    combined = pd.concat([all_targets[all_targets["plan"] != plan].astype(str), new[all_targets.columns]], ignore_index=True)
+    try:
+        checked = validate_targets(combined, classes)
+    except CoverageError as err:
+        st.error(str(err))
+    else:
+        workspace.save_targets(checked)
+        st.success(f"已保存「{plan}」的 {len(new)} 项指标, 下次启动时沿用。")
+        st.rerun()
+if workspace.targets_path() is not None and c2.button("恢复内置指标表"):
+    saved = workspace.targets_path()
+    saved.replace(saved.with_suffix(".csv.bak"))
+    st.success("已恢复内置指标表; 修改过的指标表另存为 plan_targets.csv.bak。")
+    st.rerun()
+
+with st.expander("各指标的规划原文"):
+    for r in rows.itertuples(index=False):
+        if r.source_quote:
+            st.markdown(f"- **{r.target_id} {r.indicator}**({r.source_ref}): 「{r.source_quote}」 {r.note}")
