@@ -1,0 +1,34 @@
+"""Take headless-chromium screenshots of every page of a running dashboard.
+
+Usage: python tools/screenshots.py [BASE_URL] [OUT_DIR]   (default http://localhost:8501, screenshots/)
+Needs Debian's chromium (/usr/bin/chromium) and the playwright package (no browser download).
+"""
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+PAGES = {"overview": "", "map": "coverage_map", "indicators": "indicators", "uncovered": "uncovered",
+         "data": "data", "targets": "targets"}
+
+
+def main() -> None:
+    base = sys.argv[1] if len(sys.argv) > 1 else "http://localhost:8501"
+    out = Path(sys.argv[2] if len(sys.argv) > 2 else "screenshots")
+    out.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        for name, path in PAGES.items():
+            page.goto(f"{base}/{path}")
+            page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=30000)
+            page.wait_for_timeout(6000 if name == "map" else 3000)
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            print("saved", out / f"{name}.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
