@@ -25,8 +25,4 @@ with st.sidebar:
                    help="默认只计运营中的设施; 加入 在建/规划 可查看项目建成后的情形。")
     st.checkbox("功能区(开发区、特区等)计入县级单元", value=True, key="functional_zones")
 
-if _shared.is_demo():
-    st.info("当前为内置演示数据(十堰市): 县界与乡镇名称、代码真实, 乡镇边界形状与全部设施均为示意生成, 不代表实际情况。"
-            "在「数据」页上传本地数据后即可替换。", icon="ℹ️")
-
 nav.run()

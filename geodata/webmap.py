@@ -94,7 +94,7 @@ def coverage_map(
     facilities
         facility_id, name, facility_class, lon, lat (only the rows to draw).
     """
-    fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, height=height)
+    fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=True, height=height)
     minx, miny, maxx, maxy = units.total_bounds
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     labels = {"covered": "已覆盖", "uncovered": "未覆盖", "out_of_scope": "不计入本指标"}

@@ -51,6 +51,14 @@ def is_demo() -> bool:
     return active_source()["source"] == "demo"
 
 
+def page_header(title: str) -> None:
+    """Page title, preceded on demo data by the notice that shapes and facilities are illustrative."""
+    if is_demo():
+        st.info("当前为内置演示数据(十堰市): 县界与乡镇名称、代码真实, 乡镇边界形状与全部设施均为示意生成, 不代表实际情况。"
+                "在「数据」页上传本地数据后即可替换。", icon="ℹ️")
+    st.title(title)
+
+
 def dataset():
     """(units, facilities, unit_report, facility_report) of the active data (workspace or demo).
 

@@ -12,7 +12,7 @@ assigned, res = _shared.result(plan)
 classes = _shared.class_catalog()
 cov = res.coverage[res.coverage["measure"] == "coverage"]
 
-st.title("地图")
+_shared.page_header("地图")
 indicators = list(dict.fromkeys(cov["indicator"]))
 c1, c2, c3 = st.columns([2, 1, 1])
 indicator = c1.selectbox("指标", indicators)

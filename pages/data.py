@@ -11,7 +11,7 @@ from geodata.io import read_facilities, read_units
 from geodata.templates import facility_template
 from pages import _shared
 
-st.title("数据")
+_shared.page_header("数据")
 units, facilities, unit_report, fac_report = _shared.dataset()
 assigned, _ = _shared.result()
 source = _shared.active_source()

@@ -11,7 +11,7 @@ plan = _shared.current_plan()
 _, res = _shared.result(plan)
 cov = res.coverage
 
-st.title("指标")
+_shared.page_header("指标")
 st.caption(f"规划: {plan}。覆盖率 = 已覆盖单元数 ÷ 单元总数; 差距 = 目标所需单元数(向上取整) − 已覆盖单元数。")
 
 indicators = list(dict.fromkeys(cov["indicator"]))

@@ -10,7 +10,7 @@ area = res.coverage[res.coverage["district_code"] == AREA_CODE]
 by_district = res.coverage[res.coverage["district_code"] != AREA_CODE]
 years = sorted(set(area["target_year"]))
 
-st.title("总览")
+_shared.page_header("总览")
 st.caption(f"规划: {plan} · 目标年份: {'、'.join(map(str, years))} · 指标 {len(area)} 项, "
            f"已达标 {int(area['met'].fillna(False).astype(bool).sum())} 项")
 

@@ -7,7 +7,7 @@ from coverage.errors import CoverageError
 from geodata import workspace
 from pages import _shared
 
-st.title("规划指标")
+_shared.page_header("规划指标")
 classes = _shared.class_catalog()
 all_targets = _shared.targets()
 names = classes.names

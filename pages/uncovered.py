@@ -8,7 +8,7 @@ plan = _shared.current_plan()
 _, res = _shared.result(plan)
 unc = res.uncovered
 
-st.title("未覆盖乡镇")
+_shared.page_header("未覆盖乡镇")
 indicators = list(dict.fromkeys(res.coverage["indicator"][res.coverage["measure"] == "coverage"]))
 c1, c2 = st.columns(2)
 picked = c1.multiselect("指标", indicators, default=indicators[:1], placeholder="全部指标")

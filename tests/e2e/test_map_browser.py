@@ -1,0 +1,83 @@
+"""The map page in a real browser (Playwright driving Debian's chromium): township polygons and
+facility markers are drawn, and nothing is requested from any host but the app's own."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    port = free_port()
+    env = dict(os.environ, MZ_WORKSPACE=str(tmp_path_factory.mktemp("ws")))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not become healthy within 60 s")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_map_draws_townships_and_facilities_offline(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    requested: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requested.append(r.url))
+        try:
+            page.goto(f"{server}/coverage_map")
+            frame_el = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=60000)
+            frame = frame_el.content_frame()
+            frame.wait_for_selector("path.leaflet-interactive", timeout=60000)
+            page.wait_for_timeout(1500)
+            fills = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => [e.getAttribute('fill'), e.getAttribute('stroke')])")
+            caption = page.get_by_text(re.compile(r"共 \d+ 个乡镇")).inner_text()
+        except Exception:
+            page.screenshot(path=str(tmp_path / "map_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    n_units, n_facilities = map(int, re.findall(r"(\d+) 个", caption)[:2])
+    polygons = [f for f, s in fills if f in ("#2e8b57", "#e4572e", "#cfcfcf")]
+    markers = [f for f, s in fills if s == "#ffffff"]
+    assert n_units == 119 and len(polygons) == n_units
+    assert {"#2e8b57", "#e4572e"} <= set(polygons)  # both covered and uncovered townships drawn
+    assert n_facilities > 0 and len(markers) == n_facilities
+    hosts = {urlparse(u).hostname for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")}
+    assert hosts <= {"127.0.0.1", "localhost"}, f"off-host requests: {sorted(hosts)}"
+    assert any("/app/static/leaflet-1.9.4/leaflet.js" in u for u in requested)

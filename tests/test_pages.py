@@ -1,0 +1,68 @@
+"""Every page runs under AppTest, on the demo and on uploaded (saved workspace) data."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from coverage.catalog import load_classes
+from geodata import workspace
+from geodata.io import read_facilities, read_units
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+PAGES = ["pages/overview.py", "pages/coverage_map.py", "pages/indicators.py", "pages/uncovered.py", "pages/data.py",
+         "pages/targets.py"]
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+@pytest.fixture
+def empty_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("MZ_WORKSPACE", str(tmp_path / "ws"))
+    return tmp_path / "ws"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_on_demo(page, empty_workspace):
+    at = run_page(page)
+    assert not at.exception, at.exception
+    assert any("演示数据" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_on_uploaded_qingdao(page, empty_workspace, qingdao_path):
+    units, _ = read_units(qingdao_path)
+    ledger = ("编号,名称,类型,经度,纬度\nQ1,香港路街道养老服务中心,养老服务中心,120.38,36.07\n"
+              "Q2,某社工站,社工站,120.45,36.15\nQ3,黄岛区救助站,救助站,120.03,35.90\n").encode()
+    facilities, _ = read_facilities(ledger, "f.csv", load_classes())
+    workspace.save_dataset(units, facilities, units_file="qingdao.geojson", facilities_file="f.csv")
+    at = run_page(page)
+    assert not at.exception, at.exception
+    assert not any("演示数据" in i.value for i in at.info)
+
+
+def test_overview_shows_plan_cards(empty_workspace):
+    at = run_page("pages/overview.py")
+    labels = [m.label for m in at.metric]
+    assert labels.count("覆盖率") >= 10
+    values = [m.value for m in at.metric if m.label == "覆盖率"]
+    assert "47.1%" in values  # 十堰 综合功能养老服务机构 on the demo: 56 / 119
+
+
+def test_switching_plan_changes_cards(empty_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.selectbox[0].select("通用(无本地规划时)").run()
+    assert not at.exception
+    assert len([m for m in at.metric if m.label == "覆盖率"]) == 5
+
+
+def test_saving_edited_targets_persists(empty_workspace):
+    at = run_page("pages/targets.py")
+    assert not at.exception
+    at.button[0].click().run()  # save the plan unchanged
+    assert not at.exception
+    assert workspace.targets_path(empty_workspace) is not None
