@@ -85,13 +85,15 @@ class ClassCatalog:
                 return class_id
         return None
 
-    def qualifying_functions(self, class_id: str) -> tuple[str, ...]:
-        """Function flags that make any 养老服务 facility count for `class_id` (empty if none)."""
-        value = self.table.set_index("class_id").at[class_id, "qualifying_functions"]
-        return tuple(str(value).split("|")) if isinstance(value, str) and value else ()
+    @cached_property
+    def groups(self) -> dict[str, str]:
+        """class_id -> group (养老服务, 社会工作, ...)."""
+        return dict(zip(self.table["class_id"], self.table["group"]))
 
-    def group_of(self, class_id: str) -> str:
-        return str(self.table.set_index("class_id").at[class_id, "group"])
+    def qualifying_functions(self, class_id: str) -> tuple[str, ...]:
+        """Function flags that make a facility of the same group count for `class_id` (empty if none)."""
+        value = dict(zip(self.table["class_id"], self.table["qualifying_functions"])).get(class_id, "")
+        return tuple(str(value).split("|")) if isinstance(value, str) and value else ()
 
 
 def load_classes(path: Path | str = CLASSES_CSV) -> ClassCatalog:

@@ -69,10 +69,7 @@ def counting_facilities(assigned: pd.DataFrame, classes: ClassCatalog, config: C
         cols = [FUNCTION_COLUMNS[f] for f in needed if f in FUNCTION_COLUMNS]
         if not needed or len(cols) != len(needed) or not set(cols) <= set(assigned.columns):
             continue
-        group = classes.group_of(class_id)
-        same_group = assigned["facility_class"].map(
-            lambda c: isinstance(c, str) and classes.group_of(c) == group
-        )
+        same_group = assigned["facility_class"].map(classes.groups).eq(classes.groups[class_id])
         flags = assigned[cols].fillna(False).astype(bool).all(axis=1)
         extra = assigned.loc[ok & same_group & flags & assigned["facility_class"].ne(class_id)]
         rows.append(extra[base.columns].assign(facility_class=class_id))

@@ -23,13 +23,13 @@ table["覆盖率"] = shown["rate"].map(_shared.pct)
 table["目标"] = shown["target_rate"].map(_shared.pct)
 st.dataframe(table, hide_index=True, width="stretch")
 
-districts = sub[sub["district_code"] != AREA_CODE]
+districts = sub[sub["district_code"] != AREA_CODE].assign(状态=lambda d: d["met"].map({True: "达标", False: "未达标"}))
 if districts["rate"].notna().any():
     target = float(sub["target_rate"].iloc[0])
     bars = alt.Chart(districts).mark_bar().encode(
         x=alt.X("district_name:N", title="区县", sort=None),
         y=alt.Y("rate:Q", title="覆盖率", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("met:N", title="是否达标", scale=alt.Scale(domain=[True, False], range=["#2e8b57", "#e4572e"])),
+        color=alt.Color("状态:N", title="是否达标", scale=alt.Scale(domain=["达标", "未达标"], range=["#2e8b57", "#e4572e"])),
         tooltip=[alt.Tooltip("district_name:N", title="区县"), alt.Tooltip("rate:Q", title="覆盖率", format=".1%"),
                  alt.Tooltip("units_covered:Q", title="已覆盖"), alt.Tooltip("units_total:Q", title="总数")],
     )

@@ -67,6 +67,10 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
             page.wait_for_timeout(1500)
             fills = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => [e.getAttribute('fill'), e.getAttribute('stroke')])")
             caption = page.get_by_text(re.compile(r"共 \d+ 个乡镇")).inner_text()
+            # clicking a township shows its details beside the map
+            frame.locator("path.leaflet-interactive[fill='#e4572e']").first.click(force=True)
+            page.get_by_text("本指标:").wait_for(timeout=30000)
+            details = page.get_by_text("本指标:").inner_text()
         except Exception:
             page.screenshot(path=str(tmp_path / "map_failure.png"), full_page=True)
             raise
@@ -81,3 +85,4 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
     hosts = {urlparse(u).hostname for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")}
     assert hosts <= {"127.0.0.1", "localhost"}, f"off-host requests: {sorted(hosts)}"
     assert any("/app/static/leaflet-1.9.4/leaflet.js" in u for u in requested)
+    assert "未覆盖" in details  # the clicked township was an uncovered one
