@@ -23,8 +23,9 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
         for name, frame in sheets.items():
             safe_name = "".join(ch for ch in name if ch not in '[]:*?/\\')[:31] or "Sheet"
             frame = frame.copy()
-            for col in frame.columns[frame.dtypes == object]:
-                frame[col] = frame[col].map(_safe)
+            for col in frame.columns:
+                if not pd.api.types.is_numeric_dtype(frame[col]):
+                    frame[col] = frame[col].map(_safe)
             frame.to_excel(writer, sheet_name=safe_name, index=False)
             ws = writer.sheets[safe_name]
             ws.freeze_panes = "A2"
