@@ -86,3 +86,36 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
     assert hosts <= {"127.0.0.1", "localhost"}, f"off-host requests: {sorted(hosts)}"
     assert any("/app/static/leaflet-1.9.4/leaflet.js" in u for u in requested)
     assert "未覆盖" in details  # the clicked township was an uncovered one
+
+
+def test_upload_save_and_back_to_demo(server, tmp_path, qingdao_path):
+    """Upload the real Qingdao layer and a ledger on the data page, save, see them on the map."""
+    from playwright.sync_api import sync_playwright
+
+    ledger = tmp_path / "设施.csv"
+    ledger.write_text("编号,名称,类型,经度,纬度\nQ1,香港路街道养老服务中心,养老服务中心,120.3823,36.0671\n"
+                      "Q2,测试社工站,社工站,120.45,36.15\n", encoding="gbk")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{server}/data")
+            inputs = page.locator("input[type='file']")
+            inputs.nth(0).wait_for(state="attached", timeout=60000)
+            inputs.nth(0).set_input_files(str(qingdao_path))
+            page.get_by_text(re.compile("边界读取成功: 135 个乡镇")).wait_for(timeout=60000)
+            inputs.nth(1).set_input_files(str(ledger))
+            page.get_by_text(re.compile("设施表读取成功: 2 条记录; 编码 GBK")).wait_for(timeout=60000)
+            page.get_by_role("button", name="保存为工作区并使用").click()
+            page.get_by_text("已保存的工作区").first.wait_for(timeout=60000)
+            page.goto(f"{server}/coverage_map")
+            page.get_by_text(re.compile(r"共 135 个乡镇")).wait_for(timeout=60000)
+            assert page.get_by_text("当前为内置演示数据").count() == 0
+            page.goto(f"{server}/data")
+            page.get_by_role("button", name=re.compile("切换回演示数据")).click()
+            page.get_by_text("当前为内置演示数据").first.wait_for(timeout=60000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "upload_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
