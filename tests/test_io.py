@@ -67,8 +67,32 @@ def test_projected_shapefile_is_reprojected(tmp_path):
     assert units.total_bounds == pytest.approx([110.0, 32.0, 110.2, 32.1], abs=1e-6)
 
 
-def test_projected_without_prj_is_refused_in_chinese(tmp_path):
-    raw = zipped_shapefile(sanxiao_layer().to_crs(4545), tmp_path, keep_prj=False)
+def test_projected_without_prj_zone_inferred_from_codes(tmp_path):
+    raw = zipped_shapefile(sanxiao_layer().to_crs(4546), tmp_path, keep_prj=False)  # CM 111E, 十堰's zone
+    units, report = read_units(raw, "x.zip")
+    assert report.crs_inferred and "111°E" in " ".join(report.notes)
+    assert units.total_bounds == pytest.approx([110.0, 32.0, 110.2, 32.1], abs=1e-6)
+
+
+def test_projected_without_prj_zone_prefix(tmp_path):
+    raw = zipped_shapefile(sanxiao_layer().to_crs(4525), tmp_path, keep_prj=False)  # 3-degree zone 37, with prefix
+    units, report = read_units(raw, "x.zip")
+    assert "带号 37" in " ".join(report.notes)
+    assert units.total_bounds == pytest.approx([110.0, 32.0, 110.2, 32.1], abs=1e-6)
+
+
+def test_projected_without_prj_wrong_zone_is_refused_then_overridable(tmp_path):
+    raw = zipped_shapefile(sanxiao_layer().to_crs(4545), tmp_path, keep_prj=False)  # CM 108E: not where the codes are
+    with pytest.raises(CRSError, match="手动选择"):
+        read_units(raw, "x.zip")
+    units, _ = read_units(raw, "x.zip", crs=4545)
+    assert units.total_bounds == pytest.approx([110.0, 32.0, 110.2, 32.1], abs=1e-6)
+
+
+def test_projected_without_prj_or_codes_is_refused_in_chinese(tmp_path):
+    gdf = sanxiao_layer().to_crs(4546)
+    gdf["XZQDM"] = ["999999001", "999999100"]
+    raw = zipped_shapefile(gdf, tmp_path, keep_prj=False)
     with pytest.raises(CRSError, match="坐标系"):
         read_units(raw, "x.zip")
 
