@@ -19,9 +19,12 @@ import pandas as pd
 from coverage.config import CoverageConfig
 from coverage.errors import CRSMismatchError
 
+#: Statuses of facilities that count towards coverage.
+COUNTED_STATUSES: tuple[str, ...] = ("assigned", "by_address")
 #: Assignment statuses, with their Chinese label.
 ASSIGNMENT_STATUSES: dict[str, str] = {
     "assigned": "已归属",
+    "by_address": "按地址归属",
     "outside": "不在任何乡镇范围内",
     "no_coordinates": "缺少坐标",
     "duplicate": "重复记录",
@@ -44,7 +47,9 @@ def assign_facilities(
     facilities
         Facility points (geometry may be empty or missing for rows without coordinates) with
         `facility_id` and `facility_class` (canonical class_id, or missing when unrecognised).
-        Must share the CRS of `units`.
+        Must share the CRS of `units`. Optional columns: `address_unit` (a township code found
+        from the address, used for rows without coordinates: status "by_address") and
+        `duplicate_of` (id of the record this one repeats, e.g. within 50 m: status "duplicate").
     config
         `edge_rule` decides points covered by several units (see module docstring).
 
@@ -63,11 +68,18 @@ def assign_facilities(
     has_xy = (~pts.isna()) & (~pts.is_empty)
     unit_code, on_edge = _covering_unit(units, pts, has_xy)
     out = pd.DataFrame(facilities.drop(columns=facilities.geometry.name)).reset_index(drop=True)
+    by_address = pd.Series(False, index=out.index)
+    if "address_unit" in out.columns:
+        known = set(units["code"].astype(str))
+        addr = out["address_unit"].where(out["address_unit"].isin(known))
+        by_address = (~has_xy.to_numpy()) & addr.notna()
+        unit_code = unit_code.where(~by_address, addr)
     out["unit_code"] = unit_code
     district = dict(zip(units["code"].astype(str), units["district_code"].astype(str)))
     out["district_code"] = out["unit_code"].map(district)
     out["on_edge"] = on_edge
-    out["status"] = _statuses(out, has_xy.to_numpy())
+    out["status"] = _statuses(out, has_xy.to_numpy() | by_address.to_numpy())
+    out.loc[by_address.to_numpy() & (out["status"] == "assigned").to_numpy(), "status"] = "by_address"
     return out
 
 
@@ -103,6 +115,8 @@ def find_duplicates(facilities: pd.DataFrame) -> np.ndarray:
     """Boolean mask of rows repeating an earlier row: the same `facility_id`, or the same
     name, class and coordinates (rounded to 1e-6 degree, about 0.1 m). The first one is kept."""
     dup = facilities["facility_id"].astype(str).duplicated().to_numpy().copy()
+    if "duplicate_of" in facilities.columns:
+        dup |= facilities["duplicate_of"].fillna("").astype(str).ne("").to_numpy()
     keys = [c for c in ("name", "facility_class", "lon", "lat") if c in facilities.columns]
     if len(keys) == 4:
         same = facilities[keys].copy()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coverage.assign import COUNTED_STATUSES
 from coverage.catalog import FUNCTION_COLUMNS, ClassCatalog
 from coverage.config import FUNCTIONAL_ZONE_MARKERS, CoverageConfig
 
@@ -58,7 +59,7 @@ def counting_facilities(assigned: pd.DataFrame, classes: ClassCatalog, config: C
     a facility counts for its own class and, when it is an elder-care facility with every
     qualifying function flag (全托+日托+上门服务), also for the function-defined class.
     """
-    ok = assigned["status"].eq("assigned")
+    ok = assigned["status"].isin(COUNTED_STATUSES)
     if "operating_status" in assigned.columns:
         op = assigned["operating_status"].fillna("").astype(str).str.strip().replace("", "运营")
         ok &= op.isin(config.counted_statuses)
@@ -206,7 +207,7 @@ def evaluate_layers(units, facilities, targets: pd.DataFrame, classes: ClassCata
 
     Returns (assigned, result): `assigned` is `coverage.assign.assign_facilities`' table.
     """
-    from coverage.assign import assign_facilities
+    from coverage.assign import assign_facilities  # noqa: PLC0415
 
     assigned = assign_facilities(units, facilities, config=config)
     return assigned, evaluate(pd.DataFrame(units.drop(columns=units.geometry.name)), assigned, targets, classes, config=config)

@@ -12,7 +12,7 @@ def quality_summary(assigned: pd.DataFrame, unit_report: dict | None = None, fac
     status_counts = assigned["status"].value_counts()
     summary["status_counts"] = {k: int(status_counts.get(k, 0)) for k in ASSIGNMENT_STATUSES}
     problems = {}
-    for status in ("outside", "no_coordinates", "duplicate", "unknown_class"):
+    for status in ("outside", "no_coordinates", "duplicate", "unknown_class", "by_address"):
         ids = assigned.loc[assigned["status"] == status, "facility_id"].astype(str).tolist()
         problems[status] = {"label": ASSIGNMENT_STATUSES[status], "count": len(ids), "facility_ids": ids}
     edge = assigned.loc[assigned["on_edge"], "facility_id"].astype(str).tolist()

@@ -21,12 +21,13 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from coverage.catalog import DATA_DIR, FUNCTION_COLUMNS, ClassCatalog
+from coverage.catalog import DATA_DIR, FUNCTION_COLUMNS, ClassCatalog, normalize_label
 from coverage.errors import (
     BoundaryValidationError, CRSError, FieldMappingError, InputFileError, UnsafeArchiveError,
 )
 from geodata.crs import county_lon_hint, infer_projected_crs
 from geodata.fields import FACILITY_FIELDS, UNIT_FIELDS, detect_fields
+from geodata.pointcrs import POINT_SYSTEMS, convert_points, fix_swapped, parse_coordinate
 
 WGS84 = "EPSG:4326"
 MAX_FILE_BYTES = 200 * 1024 * 1024          # largest upload accepted
@@ -36,7 +37,7 @@ MAX_ZIP_RATIO = 200                          # uncompressed / compressed, per me
 #: Rough bounding box of China (lon_min, lat_min, lon_max, lat_max), degrees.
 CHINA_BBOX = (73.0, 3.0, 136.0, 54.0)
 UNIT_KINDS = ("街道", "镇", "乡", "其他")
-YES_VALUES = {"是", "有", "y", "yes", "1", "true", "√", "✓", "t"}
+YES_VALUES = {"是", "有", "y", "yes", "1", "true", "√", "✓", "t", "1.0"}
 
 
 @dataclass
@@ -53,6 +54,8 @@ class ReadReport:
     dropped_empty_geometries: int = 0
     bad_coordinates: list[str] = field(default_factory=list)
     unknown_classes: dict[str, int] = field(default_factory=dict)
+    swapped: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)
     crs_inferred: bool = False
 
     def as_dict(self) -> dict:
@@ -345,21 +348,32 @@ def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None) -> 
 
 # ---------------------------------------------------------------- facilities
 
-def read_facilities(data: bytes | Path | str, filename: str | None, classes: ClassCatalog
+def read_facilities(data: bytes | Path | str, filename: str | None, classes: ClassCatalog, *,
+                    system: str = "wgs84", sheet: str | None = None, class_mapping: dict[str, str] | None = None,
                     ) -> tuple[gpd.GeoDataFrame, ReadReport]:
-    """Read a facility ledger (CSV or XLSX, coordinates in WGS84 degrees).
+    """Read a facility ledger (CSV, XLSX or XLS).
+
+    system
+        Coordinate system of the ledger's coordinates: "wgs84", "cgcs2000", "gcj02", "bd09" or
+        "EPSG:n" (a GK zone in metres). "auto" reads them as WGS84 for now; call
+        `geodata.clean.prepare_facilities` with the township layer to decide.
+    sheet
+        Excel sheet to read; by default every sheet with a recognisable header is read and combined.
+    class_mapping
+        Planner's own type label -> class_id, applied before the catalogue's aliases.
 
     Returns points in EPSG:4326 with facility_id, name, class_raw, facility_class (canonical
-    class_id, missing when the type is not recognised), lon, lat, address, operating_status,
-    beds and the function flags; rows without usable coordinates have an empty geometry.
+    class_id, missing when unrecognised), x_raw/y_raw (as given, swaps fixed), lon, lat (WGS84),
+    address, operating_status, beds, function flags; rows without usable coordinates have no geometry.
     """
     raw, filename = _load_bytes(data, filename)
     report = ReadReport(filename=filename)
-    table = _read_table(raw, filename, report)
-    table = _find_header(table)
+    table = _read_sheets(raw, filename, report, sheet)
     cols = detect_fields(table.columns, FACILITY_FIELDS)
     report.columns_used = cols
-    missing = [f for f in ("name", "facility_class", "lon", "lat") if f not in cols]
+    missing = [f for f in ("name", "facility_class") if f not in cols]
+    if "address" not in cols:
+        missing += [f for f in ("lon", "lat") if f not in cols]
     if missing:
         label = {"name": "名称", "facility_class": "类型(设施类型/机构类别)", "lon": "经度(lon/lng)", "lat": "纬度(lat)"}
         raise FieldMappingError(
@@ -376,11 +390,19 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
         report.notes.append("设施表无编号列, 已按行号生成编号(R1, R2, ...)。")
     out["name"] = table[cols["name"]].fillna("").astype(str).str.strip()
     out["class_raw"] = table[cols["facility_class"]].fillna("").astype(str).str.strip()
-    out["facility_class"] = out["class_raw"].map(classes.match).astype(object)
+    mapping = {normalize_label(k): v for k, v in (class_mapping or {}).items() if v in classes.names}
+    out["facility_class"] = out["class_raw"].map(lambda r: mapping.get(normalize_label(r)) or classes.match(r)).astype(object)
     unknown = out.loc[out["facility_class"].isna(), "class_raw"].replace("", "(空)")
     report.unknown_classes = {str(k): int(v) for k, v in unknown.value_counts().items()}
-    out["lon"] = _to_float(table[cols["lon"]])
-    out["lat"] = _to_float(table[cols["lat"]])
+    x = table[cols["lon"]].map(parse_coordinate).to_numpy(float) if "lon" in cols else np.full(len(table), np.nan)
+    y = table[cols["lat"]].map(parse_coordinate).to_numpy(float) if "lat" in cols else np.full(len(table), np.nan)
+    degrees = system in ("wgs84", "cgcs2000", "gcj02", "bd09", "auto")
+    if degrees:
+        x, y, swapped = fix_swapped(x, y)
+        report.swapped = out.loc[swapped, "facility_id"].tolist()
+        if swapped.any():
+            report.notes.append(f"{int(swapped.sum())} 条记录的经纬度填反了, 已自动对调。")
+    out["x_raw"], out["y_raw"] = x, y
     for f in ("address", "operating_status", "stated_township", "stated_district"):
         out[f] = table[cols[f]].fillna("").astype(str).str.strip() if f in cols else ""
     out["beds"] = pd.to_numeric(table[cols["beds"]], errors="coerce") if "beds" in cols else np.nan
@@ -392,32 +414,47 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
             out[col] = functions.str.contains(zh, regex=False)
         else:
             out[col] = False
-    ok = out["lon"].between(-180, 180) & out["lat"].between(-90, 90)
-    in_china = out["lon"].between(CHINA_BBOX[0], CHINA_BBOX[2]) & out["lat"].between(CHINA_BBOX[1], CHINA_BBOX[3])
-    bad = out["lon"].notna() & out["lat"].notna() & ~(ok & in_china)
-    report.bad_coordinates = out.loc[bad, "facility_id"].tolist()
-    if bad.any():
-        report.notes.append(f"{int(bad.sum())} 条记录的坐标不在中国范围内(经纬度颠倒或不是 WGS84 经纬度?), 按缺少坐标处理。")
-    usable = ok & in_china
-    geometry = gpd.GeoSeries(
-        [shapely.Point(x, y) if u else None for x, y, u in zip(out["lon"], out["lat"], usable)],
-        index=out.index, crs=WGS84,
-    )
-    report.rows = len(out)
-    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geometry.reset_index(drop=True), crs=WGS84), report
+    out = out.reset_index(drop=True)
+    gdf, bad = convert_points(out, "wgs84" if system == "auto" else system)
+    report.crs = POINT_SYSTEMS.get(system, system)
+    report.bad_coordinates = bad
+    if bad:
+        report.notes.append(f"{len(bad)} 条记录的坐标换算后不在中国范围内(坐标系选错或数值有误?), 按缺少坐标处理。")
+    report.rows = len(gdf)
+    return gdf, report
 
 
-def _read_table(raw: bytes, filename: str, report: ReadReport) -> pd.DataFrame:
+def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | None) -> pd.DataFrame:
+    """The ledger as one table with its header found; Excel sheets with a header are combined."""
     suffix = Path(filename).suffix.lower()
     if not raw:
         raise InputFileError(f"{filename} 是空文件。")
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        engine = "xlrd" if suffix == ".xls" else "openpyxl"
         try:
-            table = pd.read_excel(io.BytesIO(raw), dtype=str, header=None, engine="openpyxl")
-        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as err:
-            raise InputFileError(f"无法读取 Excel 文件 {filename}(文件损坏或不是 xlsx 格式): {err}") from err
-        report.encoding = "xlsx"
-        return table
+            book = pd.read_excel(io.BytesIO(raw), dtype=str, header=None, sheet_name=None, engine=engine)
+        except Exception as err:  # openpyxl/xlrd raise many kinds on corrupt files
+            raise InputFileError(f"无法读取 Excel 文件 {filename}(文件损坏、加密或格式不符): {type(err).__name__}") from err
+        report.encoding = suffix[1:]
+        if sheet is not None:
+            if sheet not in book:
+                raise InputFileError(f"Excel 中没有名为 {sheet!r} 的工作表, 现有: {', '.join(book)}")
+            book = {sheet: book[sheet]}
+        tables = {name: _find_header(t) for name, t in book.items() if len(t)}
+        usable = {n: t for n, t in tables.items() if {"name", "facility_class"} <= set(detect_fields(t.columns, FACILITY_FIELDS))}
+        report.sheets = list(book)
+        if not usable:
+            first = next(iter(tables.values()), pd.DataFrame())
+            return first
+        if len(usable) > 1:
+            report.notes.append(f"已合并 {len(usable)} 个工作表: {', '.join(usable)}")
+        if len(usable) == 1:
+            return next(iter(usable.values()))
+        canonical = []
+        for name, t in usable.items():  # sheets may name their columns differently
+            found = detect_fields(t.columns, FACILITY_FIELDS)
+            canonical.append(t.rename(columns={col: field for field, col in found.items()}).assign(sheet=name))
+        return pd.concat(canonical, ignore_index=True)
     if suffix in (".csv", ".txt"):
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -426,14 +463,15 @@ def _read_table(raw: bytes, filename: str, report: ReadReport) -> pd.DataFrame:
                 continue
             report.encoding = {"utf-8-sig": "UTF-8", "gb18030": "GBK/GB18030"}[encoding]
             try:
-                return pd.read_csv(io.StringIO(text), dtype=str, header=None, skip_blank_lines=True,
-                                   keep_default_na=False)
+                table = pd.read_csv(io.StringIO(text), dtype=str, header=None, skip_blank_lines=True,
+                                    keep_default_na=False)
             except pd.errors.ParserError as err:
                 raise InputFileError(f"CSV 文件 {filename} 格式有误(列数不一致?): {err}") from err
             except pd.errors.EmptyDataError as err:
                 raise InputFileError(f"{filename} 中没有数据。") from err
+            return _find_header(table)
         raise InputFileError(f"无法识别 {filename} 的文字编码(既不是 UTF-8 也不是 GBK), 请另存为 UTF-8 CSV 或 xlsx。")
-    raise InputFileError(f"不支持的设施表格式 {suffix or '(无扩展名)'}, 请上传 CSV 或 Excel(.xlsx)文件。")
+    raise InputFileError(f"不支持的设施表格式 {suffix or '(无扩展名)'}, 请上传 CSV 或 Excel(.xlsx/.xls)文件。")
 
 
 def _find_header(table: pd.DataFrame) -> pd.DataFrame:
@@ -442,7 +480,7 @@ def _find_header(table: pd.DataFrame) -> pd.DataFrame:
     for i in range(min(10, len(table))):
         names = table.iloc[i].fillna("").astype(str).str.strip().tolist()
         found = detect_fields(names, FACILITY_FIELDS)
-        if {"name", "lon", "lat"} <= set(found):
+        if {"name", "facility_class"} <= set(found):
             body = table.iloc[i + 1:].reset_index(drop=True)
             body.columns = _unique(names)
             return body.dropna(how="all")
@@ -462,6 +500,3 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _to_float(col: pd.Series) -> pd.Series:
-    text = col.fillna("").astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
-    return pd.to_numeric(text, errors="coerce").astype(float)

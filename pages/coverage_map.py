@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from coverage.assign import COUNTED_STATUSES
 from geodata.webmap import clicked_unit_code, coverage_map
 from pages import _shared
 
@@ -53,7 +54,7 @@ with right:
         if "population" in u and pd.notna(u.get("population")):
             st.write(f"人口 {int(u['population']):,}; 老年人口 {int(u.get('elderly_population') or 0):,}")
         st.write(f"本指标: **{'已覆盖' if status.get(code) == 'covered' else '未覆盖' if status.get(code) == 'uncovered' else '不计入'}**")
-        here = assigned[(assigned["unit_code"] == code) & assigned["status"].eq("assigned")]
+        here = assigned[(assigned["unit_code"] == code) & assigned["status"].isin(COUNTED_STATUSES)]
         here = here.assign(类别=here["facility_class"].map(classes.names))
         st.dataframe(here[["name", "类别", "operating_status"]].rename(columns={"name": "设施", "operating_status": "状态"}),
                      hide_index=True, height=360)

@@ -3,6 +3,7 @@ import hashlib
 
 import streamlit as st
 
+from coverage.assign import COUNTED_STATUSES
 from coverage.errors import CoverageError
 from coverage.quality import quality_summary
 from geodata import workspace
@@ -23,7 +24,7 @@ c = st.columns(4)
 c[0].metric("乡镇(街道)", len(units))
 c[1].metric("区县", units["district_code"].nunique())
 c[2].metric("设施记录", len(facilities))
-c[3].metric("已归属设施", int(assigned["status"].eq("assigned").sum()))
+c[3].metric("已归属设施", int(assigned["status"].isin(COUNTED_STATUSES).sum()))
 
 q = quality_summary(assigned, unit_report, fac_report)
 problems = [(v["label"], v["count"], k) for k, v in q["problems"].items() if v["count"]]

@@ -167,7 +167,7 @@ def test_csv_encodings(encoding):
     assert fac["facility_class"].tolist()[:2] == ["comprehensive_eldercare", "social_work_station"]
     assert pd.isna(fac["facility_class"].iloc[2]) and report.unknown_classes == {"老年大学": 1}
     assert fac["full_time_care"].tolist() == [True, False, False, False]
-    assert report.bad_coordinates == ["A4"] and fac.geometry.iloc[3] is None  # lat/lon swapped: refused, not guessed
+    assert report.swapped == ["A4"] and (fac.loc[3, "lon"], fac.loc[3, "lat"]) == (110.15, 32.05)  # swapped back
 
 
 def test_xlsx_with_title_row():

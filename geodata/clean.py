@@ -1,0 +1,74 @@
+"""Make a read facility ledger ready for counting, against a township layer:
+coordinate system (detected or declared), placement by address, near-duplicates."""
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.catalog import normalize_label
+from geodata.crs import to_working_crs
+from geodata.pointcrs import POINT_SYSTEMS, convert_points, detect_point_system, match_address
+
+DUPLICATE_RADIUS_M = 50.0
+NAME_SIMILARITY = 0.8
+
+
+def prepare_facilities(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, system: str = "auto",
+                       duplicate_radius_m: float = DUPLICATE_RADIUS_M) -> tuple[gpd.GeoDataFrame, dict]:
+    """Return facilities in WGS84 with `address_unit` and `duplicate_of` set, and a report.
+
+    system
+        "auto" (detect against `units`), or a key of `POINT_SYSTEMS` / "EPSG:n" to force.
+    """
+    report: dict = {}
+    if system == "auto":
+        detection = detect_point_system(facilities, units)
+        system = detection.best
+        report["point_system_detection"] = {"best": detection.best, "evidence": detection.evidence,
+                                            "hypotheses": detection.table.to_dict("records")}
+    report["point_system"] = system
+    report["point_system_label"] = POINT_SYSTEMS.get(system, system)
+    out, bad = convert_points(facilities, system)
+    report["bad_coordinates"] = bad
+    no_xy = out.geometry.isna()
+    out["address_unit"] = None
+    if no_xy.any():
+        out.loc[no_xy, "address_unit"] = match_address(out.loc[no_xy, "address"], units).to_numpy()
+    report["placed_by_address"] = out.loc[out["address_unit"].notna(), "facility_id"].astype(str).tolist()
+    report["unplaceable"] = out.loc[no_xy & out["address_unit"].isna(), "facility_id"].astype(str).tolist()
+    out["duplicate_of"] = near_duplicates(out, units, radius_m=duplicate_radius_m)
+    pairs = out.loc[out["duplicate_of"].notna(), ["facility_id", "duplicate_of"]]
+    report["near_duplicates"] = [{"facility_id": str(a), "duplicate_of": str(b)} for a, b in pairs.itertuples(index=False)]
+    return out, report
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = normalize_label(a), normalize_label(b)
+    if not a or not b:
+        return False
+    return a == b or a in b or b in a or SequenceMatcher(None, a, b).ratio() >= NAME_SIMILARITY
+
+
+def near_duplicates(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, radius_m: float = DUPLICATE_RADIUS_M) -> pd.Series:
+    """For each facility, the id of an earlier record of the same class with a near-identical name
+    within `radius_m` metres (measured in the area's Gauss-Kruger zone), else None."""
+    result = pd.Series([None] * len(facilities), index=facilities.index, dtype=object)
+    has = facilities.geometry.notna() & ~facilities.geometry.is_empty
+    if has.sum() < 2:
+        return result
+    pts = facilities[has]
+    metric = to_working_crs(pts[[pts.geometry.name]]) if not units.empty else pts.to_crs(3857)
+    left, right = metric.sindex.query(metric.geometry.to_numpy(), predicate="dwithin", distance=radius_m)
+    pos = np.flatnonzero(has.to_numpy())
+    names = facilities["name"].astype(str).to_numpy()
+    classes = facilities["facility_class"].to_numpy()
+    ids = facilities["facility_id"].astype(str).to_numpy()
+    for i, j in zip(pos[left], pos[right]):
+        if j <= i or result.iloc[j] is not None or result.iloc[i] is not None:
+            continue
+        if classes[i] == classes[j] and isinstance(classes[i], str) and _similar(names[i], names[j]) and ids[i] != ids[j]:
+            result.iloc[j] = ids[i]
+    return result

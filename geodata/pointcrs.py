@@ -1,0 +1,194 @@
+"""Facility coordinates: parsing (decimal, DMS, full-width), swapped lon/lat, the coordinate system
+they were picked in (WGS84, CGCS2000, GCJ-02, BD-09, a GK zone), detected against the township
+layer, and placement by address.
+
+Detect, don't trust: `detect_point_system` converts the points under every hypothesis, assigns them
+to townships and keeps the hypothesis that puts most points in the township (or district) their
+address or stated township names; the evidence is returned for the planner to confirm or override.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from coverage.errors import CRSError
+from geodata.chinacoords import TO_WGS84
+from geodata.crs import infer_projected_crs
+
+WGS84 = "EPSG:4326"
+CHINA_BBOX = (73.0, 3.0, 136.0, 54.0)
+#: Point coordinate systems offered to the planner (value -> Chinese label).
+POINT_SYSTEMS: dict[str, str] = {
+    "auto": "自动识别", "wgs84": "WGS84(GPS、天地图)", "cgcs2000": "CGCS2000 经纬度",
+    "gcj02": "GCJ-02(高德、腾讯地图)", "bd09": "BD-09(百度地图)",
+}
+_DMS = re.compile(r"^\s*([NSEW东西南北]|东经|北纬|西经|南纬)?\s*(-?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)?\s*(?:['′’]|分|:)?\s*"
+                  r"(\d+(?:\.\d+)?)?\s*(?:[\"″”]|''|′′|秒)?\s*([NSEW东西南北])?\s*$", re.IGNORECASE)
+
+
+def parse_coordinate(value: object) -> float:
+    """A coordinate in degrees from decimal text, full-width digits or degrees-minutes-seconds
+    (110°47'12", 110度47分12秒, 110:47:12, with optional E/N/东经/北纬); NaN when unreadable."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, (int, float, np.number)):
+        return float(value)
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace("，", ".").replace("。", ".")
+    if not text:
+        return np.nan
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    m = _DMS.match(text)
+    if not m:
+        return np.nan
+    deg, minutes, seconds = float(m.group(2)), float(m.group(3) or 0), float(m.group(4) or 0)
+    if minutes >= 60 or seconds >= 60:
+        return np.nan
+    sign = -1.0 if deg < 0 or (m.group(1) or m.group(5) or "").upper() in ("S", "W", "西", "南", "西经", "南纬") else 1.0
+    return sign * (abs(deg) + minutes / 60 + seconds / 3600)
+
+
+def fix_swapped(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Swap rows where longitude and latitude were entered the wrong way round (China's ranges
+    make this unambiguous: lon 73-136, lat 3-54). Returns x, y and the mask of swapped rows."""
+    swapped = (y >= CHINA_BBOX[0]) & (y <= CHINA_BBOX[2]) & (x >= CHINA_BBOX[1]) & (x <= CHINA_BBOX[3])
+    return np.where(swapped, y, x), np.where(swapped, x, y), swapped
+
+
+def to_wgs84(x, y, system: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert coordinates from `system` (wgs84, cgcs2000, gcj02, bd09 or "EPSG:n") to WGS84 degrees."""
+    if system in TO_WGS84:
+        return TO_WGS84[system](x, y)
+    try:
+        crs = CRS.from_user_input(system)
+    except Exception as err:  # pyproj raises its own CRSError subclasses
+        raise CRSError(f"无法识别坐标系 {system!r}, 请填写 wgs84、gcj02、bd09 或 EPSG:编号。") from err
+    lon, lat = Transformer.from_crs(crs, WGS84, always_xy=True).transform(np.asarray(x, float), np.asarray(y, float))
+    return np.asarray(lon), np.asarray(lat)
+
+
+def points_in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return (np.isfinite(lon) & np.isfinite(lat) & (lon >= CHINA_BBOX[0]) & (lon <= CHINA_BBOX[2])
+            & (lat >= CHINA_BBOX[1]) & (lat <= CHINA_BBOX[3]))
+
+
+def convert_points(facilities: pd.DataFrame, system: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Set lon, lat (WGS84) and point geometry from x_raw, y_raw in `system`; rows whose result is
+    not in China get no geometry. Returns the frame and the ids of those rows."""
+    out = pd.DataFrame(facilities).copy()
+    if "geometry" in out.columns:
+        out = out.drop(columns="geometry")
+    lon, lat = to_wgs84(out["x_raw"].to_numpy(float), out["y_raw"].to_numpy(float), system)
+    ok = points_in_china(lon, lat)
+    out["lon"] = np.where(ok, lon, np.nan)
+    out["lat"] = np.where(ok, lat, np.nan)
+    bad = out["x_raw"].notna().to_numpy() & out["y_raw"].notna().to_numpy() & ~ok
+    geometry = [shapely.Point(a, b) if k else None for a, b, k in zip(lon, lat, ok)]
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84), out.loc[bad, "facility_id"].astype(str).tolist()
+
+
+def match_address(addresses: pd.Series, units: pd.DataFrame) -> pd.Series:
+    """The township code each address names, when it names exactly one township (after using the
+    district name in the address to separate same-named townships, e.g. the many 城关镇)."""
+    names = units[["code", "name", "district_name"]].astype(str)
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for code, name, district in names.itertuples(index=False):
+        if len(name) >= 2:
+            by_name.setdefault(name, []).append((code, district))
+    ordered = sorted(by_name, key=len, reverse=True)
+    result = []
+    for addr in addresses.fillna("").astype(str):
+        code = None
+        for name in ordered:
+            if name in addr:
+                cands = by_name[name]
+                if len(cands) > 1:
+                    cands = [c for c in cands if c[1] and c[1] in addr]
+                code = cands[0][0] if len(cands) == 1 else None
+                break
+        result.append(code)
+    return pd.Series(result, index=addresses.index, dtype=object)
+
+
+def match_district(addresses: pd.Series, units: pd.DataFrame) -> pd.Series:
+    districts = units[["district_code", "district_name"]].drop_duplicates().astype(str)
+    out = []
+    for addr in addresses.fillna("").astype(str):
+        hit = [c for c, n in districts.itertuples(index=False) if len(n) >= 2 and n in addr]
+        out.append(hit[0] if len(hit) == 1 else None)
+    return pd.Series(out, index=addresses.index, dtype=object)
+
+
+@dataclass(frozen=True)
+class PointSystemDetection:
+    """Which coordinate system the facility points were picked in, and why."""
+
+    best: str                 # a key of POINT_SYSTEMS or "EPSG:n"
+    table: pd.DataFrame       # system, label, inside, township_match, district_match, with_hint, score
+    evidence: str             # one Chinese sentence for the page
+
+
+def hints(facilities: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Township and district codes named by each facility's stated township/district or address."""
+    text = facilities.get("stated_township", pd.Series("", index=facilities.index)).fillna("").astype(str)
+    text = text + " " + facilities.get("stated_district", pd.Series("", index=facilities.index)).fillna("").astype(str)
+    text = text + " " + facilities.get("address", pd.Series("", index=facilities.index)).fillna("").astype(str)
+    return match_address(text, units), match_district(text, units)
+
+
+def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candidates: list[str] | None = None
+                        ) -> PointSystemDetection:
+    """Try each coordinate-system hypothesis and keep the one that best fits the townships.
+
+    Score = points in the township their address names x 2 + points in the named district
+    + 0.01 x points inside the study area; WGS84 wins ties.
+    """
+    x = facilities["x_raw"].to_numpy(float)
+    y = facilities["y_raw"].to_numpy(float)
+    has = np.isfinite(x) & np.isfinite(y)
+    if candidates is None:
+        if has.any() and np.nanmedian(np.abs(x[has])) > 1000:
+            lon_c = float(units.to_crs(4326).union_all().centroid.x)
+            epsg, _ = infer_projected_crs(x[has], y[has], lon_hint=lon_c)
+            candidates = [f"EPSG:{epsg}"]
+        else:
+            candidates = ["wgs84", "gcj02", "bd09"]
+    unit_hint, district_hint = hints(facilities, units)
+    n_hint = int((unit_hint.notna() | district_hint.notna()).sum())
+    rows = []
+    codes = units["code"].astype(str).to_numpy()
+    districts = dict(zip(units["code"].astype(str), units["district_code"].astype(str)))
+    for system in candidates:
+        pts, _ = convert_points(facilities, system)
+        idx = np.flatnonzero(pts.geometry.notna().to_numpy())
+        got = pd.Series([None] * len(pts), dtype=object)
+        if len(idx):
+            pi, ui = units.sindex.query(pts.geometry.iloc[idx].to_numpy(), predicate="covered_by")
+            pairs = pd.DataFrame({"pt": idx[pi], "code": codes[ui]}).groupby("pt")["code"].min()
+            got.loc[pairs.index] = pairs.to_numpy()
+        inside = int(got.notna().sum())
+        t_match = int((got.notna() & (got.to_numpy() == unit_hint.to_numpy())).sum())
+        d_match = int((got.map(districts).to_numpy() == district_hint.to_numpy()).sum())
+        rows.append({"system": system, "label": POINT_SYSTEMS.get(system, system), "inside": inside,
+                     "township_match": t_match, "district_match": d_match, "with_hint": n_hint,
+                     "score": 2 * t_match + d_match + 0.01 * inside})
+    table = pd.DataFrame(rows)
+    best = table.loc[table["score"].idxmax()]  # first max: WGS84 wins ties
+    n = int(has.sum())
+    if n_hint:
+        others = "; ".join(f"{r.label} {r.township_match} 个" for r in table.itertuples() if r.system != best.system)
+        evidence = (f"按 {best.label} 换算, {n_hint} 个地址中写明乡镇/区县的设施里有 {best.township_match} 个落在地址所写乡镇内"
+                    f"(其他假设: {others or '无'})。")
+    else:
+        evidence = (f"设施地址中没有可对照的乡镇名称, 只能按落在研究区内的点数判断: 按 {best.label} 换算有 {best.inside}/{n} 个点"
+                    "落在乡镇范围内。此判断较弱, 请确认坐标来源。")
+    return PointSystemDetection(best=str(best.system), table=table, evidence=evidence)
