@@ -12,6 +12,7 @@ pages = [
     st.Page("pages/indicators.py", title="指标"),
     st.Page("pages/uncovered.py", title="未覆盖乡镇"),
     st.Page("pages/data.py", title="数据"),
+    st.Page("pages/quality.py", title="数据质量"),
     st.Page("pages/targets.py", title="规划指标"),
 ]
 nav = st.navigation(pages)

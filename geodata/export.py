@@ -34,3 +34,38 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
                 width = max(len(v.encode("gbk", errors="replace")) for v in values)
                 ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
     return buf.getvalue()
+
+
+def cleaned_facilities(assigned: pd.DataFrame, unit_names: dict[str, str], class_names: dict[str, str], *,
+                       status_labels: dict[str, str], with_gcj02: bool = False) -> pd.DataFrame:
+    """The cleaned ledger: WGS84 coordinates (and GCJ-02 on request), class, township, status."""
+    from geodata.chinacoords import wgs84_to_gcj02  # noqa: PLC0415
+
+    out = pd.DataFrame({
+        "编号": assigned["facility_id"], "名称": assigned["name"], "原始类型": assigned.get("class_raw", ""),
+        "设施类别": assigned["facility_class"].map(class_names).fillna("未识别"),
+        "经度(WGS84)": assigned["lon"].round(7), "纬度(WGS84)": assigned["lat"].round(7),
+        "乡镇代码": assigned["unit_code"], "乡镇(街道)": assigned["unit_code"].map(unit_names),
+        "区县代码": assigned["district_code"], "状态": assigned.get("operating_status", ""),
+        "归属情况": assigned["status"].map(status_labels), "地址": assigned.get("address", ""),
+    })
+    if with_gcj02:
+        lon, lat = wgs84_to_gcj02(assigned["lon"].to_numpy(float), assigned["lat"].to_numpy(float))
+        out.insert(6, "经度(GCJ-02)", pd.Series(lon).round(7).to_numpy())
+        out.insert(7, "纬度(GCJ-02)", pd.Series(lat).round(7).to_numpy())
+    return out
+
+
+def geopackage_bytes(frame: pd.DataFrame, lon_col: str, lat_col: str, layer: str = "facilities") -> bytes:
+    """A GeoPackage (EPSG:4326) of the rows with coordinates, as bytes for a download."""
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import geopandas as gpd  # noqa: PLC0415
+
+    rows = frame.dropna(subset=[lon_col, lat_col])
+    gdf = gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy(rows[lon_col], rows[lat_col]), crs=4326)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "facilities.gpkg"
+        gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+        return path.read_bytes()

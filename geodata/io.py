@@ -11,6 +11,7 @@ import io
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -111,13 +112,15 @@ def _read_vector(raw: bytes, filename: str, layer: str | None, report: ReadRepor
     with tempfile.TemporaryDirectory(prefix="mz_units_") as tmp:
         if suffix == ".zip":
             path = _extract_shapefile(raw, Path(tmp), filename)
+        elif suffix == ".kmz":
+            path = _extract_kml(raw, Path(tmp), filename)
         elif suffix in (".geojson", ".json", ".gpkg", ".kml", ".shp"):
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(raw)
         else:
             raise InputFileError(
                 f"不支持的边界文件格式 {suffix or '(无扩展名)'}。请上传 GeoJSON、GeoPackage(.gpkg)、"
-                "压缩的 Shapefile(.zip, 含 .shp/.shx/.dbf/.prj)或 KML。"
+                "压缩的 Shapefile(.zip, 含 .shp/.shx/.dbf/.prj)或 KML/KMZ。"
             )
         kwargs: dict = {}
         if path.suffix.lower() == ".shp":
@@ -148,26 +151,50 @@ def _list_layers(path: Path, filename: str) -> list[tuple[str, str]]:
         raise InputFileError(f"无法打开 GeoPackage {filename}: {err}") from err
 
 
-def _extract_shapefile(raw: bytes, dest: Path, filename: str) -> Path:
-    """Safely extract a zipped Shapefile; return the path of its .shp (the first, by name)."""
+def _open_safe_zip(raw: bytes, filename: str) -> zipfile.ZipFile:
+    """Open a zip after refusing path traversal, too many members and zip bombs."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile as err:
         raise InputFileError(f"{filename} 不是有效的 zip 压缩包(文件可能已损坏)。") from err
-    with zf:
+    members = zf.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise UnsafeArchiveError(f"压缩包内文件过多({len(members)} 个), 为安全起见已拒绝。请只打包 Shapefile 的各个文件。")
+    total = 0
+    for m in members:
+        name = PurePosixPath(m.filename.replace("\\", "/"))
+        if name.is_absolute() or ".." in name.parts or ":" in m.filename:
+            raise UnsafeArchiveError(f"压缩包含不安全的路径 {m.filename!r}, 为安全起见已拒绝。")
+        total += m.file_size
+        if m.file_size > 2**20 and m.compress_size and m.file_size / m.compress_size > MAX_ZIP_RATIO:
+            raise UnsafeArchiveError("压缩包压缩比异常(疑似压缩炸弹), 为安全起见已拒绝。")
+    if total > MAX_ZIP_UNCOMPRESSED_BYTES:
+        raise UnsafeArchiveError("压缩包解压后过大(超过 1 GB), 为安全起见已拒绝。")
+    return zf
+
+
+def _extract_kml(raw: bytes, dest: Path, filename: str) -> Path:
+    with _open_safe_zip(raw, filename) as zf:
+        kmls = sorted(m for m in zf.namelist() if m.lower().endswith(".kml"))
+        if not kmls:
+            raise InputFileError(f"KMZ 文件 {filename} 中没有 .kml。")
+        target = dest / "doc.kml"
+        target.write_bytes(_read_member(zf, kmls[0]))
+    return target
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        with zf.open(name) as src:
+            return src.read(MAX_ZIP_UNCOMPRESSED_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
+        raise InputFileError(f"压缩包中的 {name} 已损坏, 无法解压。") from err
+
+
+def _extract_shapefile(raw: bytes, dest: Path, filename: str) -> Path:
+    """Safely extract a zipped Shapefile; return the path of its .shp (the first, by name)."""
+    with _open_safe_zip(raw, filename) as zf:
         members = zf.infolist()
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise UnsafeArchiveError(f"压缩包内文件过多({len(members)} 个), 为安全起见已拒绝。请只打包 Shapefile 的各个文件。")
-        total = 0
-        for m in members:
-            name = PurePosixPath(m.filename.replace("\\", "/"))
-            if name.is_absolute() or ".." in name.parts or ":" in m.filename:
-                raise UnsafeArchiveError(f"压缩包含不安全的路径 {m.filename!r}, 为安全起见已拒绝。")
-            total += m.file_size
-            if m.file_size > 2**20 and m.compress_size and m.file_size / m.compress_size > MAX_ZIP_RATIO:
-                raise UnsafeArchiveError("压缩包压缩比异常(疑似压缩炸弹), 为安全起见已拒绝。")
-        if total > MAX_ZIP_UNCOMPRESSED_BYTES:
-            raise UnsafeArchiveError("压缩包解压后过大(超过 1 GB), 为安全起见已拒绝。")
         shps = sorted(m.filename for m in members if m.filename.lower().endswith(".shp") and not m.is_dir())
         if not shps:
             raise InputFileError(f"压缩包 {filename} 中没有 .shp 文件。请把 .shp、.shx、.dbf、.prj 一起打包上传。")
@@ -179,9 +206,7 @@ def _extract_shapefile(raw: bytes, dest: Path, filename: str) -> Path:
             raise InputFileError(f"压缩包中的 Shapefile 缺少 {'、'.join(missing)} 文件, 请把同名的各个文件一起打包。")
         for m in wanted:
             target = dest / ("layer" + PurePosixPath(m.filename).suffix.lower())
-            with zf.open(m) as src:
-                data = src.read(MAX_ZIP_UNCOMPRESSED_BYTES + 1)
-            target.write_bytes(data)
+            target.write_bytes(_read_member(zf, m.filename))
     return dest / "layer.shp"
 
 

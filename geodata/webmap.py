@@ -182,3 +182,33 @@ def clicked_unit_code(event: dict | None) -> str | None:
     feature = (event or {}).get("last_active_drawing") or {}
     code = (feature.get("properties") or {}).get("unit_code")
     return str(code) if code else None
+
+
+def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, areas: gpd.GeoDataFrame | None = None,
+                 *, height: int = 420) -> folium.Map:
+    """Townships in grey with the problem points (red) and problem areas (orange) on top."""
+    fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=True, height=height)
+    minx, miny, maxx, maxy = units.total_bounds
+    if points is not None and len(points.dropna(subset=["lon", "lat"])):
+        p = points.dropna(subset=["lon", "lat"])
+        minx, miny = min(minx, p["lon"].min()), min(miny, p["lat"].min())
+        maxx, maxy = max(maxx, p["lon"].max()), max(maxy, p["lat"].max())
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    base = gpd.GeoDataFrame({"name": units["name"].map(html.escape)}, geometry=display_geometry(units), crs=units.crs)
+    folium.GeoJson(base.__geo_interface__, style_function=lambda f: {"fillColor": "#dddddd", "color": "#777777", "weight": 0.5, "fillOpacity": 0.5},
+                   tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["乡镇(街道)"])).add_to(fmap)
+    if areas is not None and len(areas):
+        shown = gpd.GeoDataFrame({"kind": areas["kind"].map({"gap": "缝隙", "overlap": "重叠"}), "area": areas["area_m2"].round(0)},
+                                 geometry=shapely.set_precision(areas.geometry.to_numpy(), 1e-6), crs=areas.crs)
+        folium.GeoJson(shown.__geo_interface__, style_function=lambda f: {"fillColor": "#ff8c00", "color": "#ff4500", "weight": 2, "fillOpacity": 0.8},
+                       tooltip=folium.GeoJsonTooltip(fields=["kind", "area"], aliases=["问题", "面积(㎡)"])).add_to(fmap)
+    if points is not None:
+        p = points.dropna(subset=["lon", "lat"])
+        if len(p):
+            fc = gpd.GeoDataFrame({"name": p["name"].astype(str).map(html.escape).to_numpy(),
+                                   "id": p["facility_id"].astype(str).map(html.escape).to_numpy()},
+                                  geometry=gpd.points_from_xy(p["lon"].round(6), p["lat"].round(6)), crs=4326)
+            folium.GeoJson(fc.__geo_interface__, marker=folium.CircleMarker(radius=6, weight=2, fill=True, fill_opacity=0.9),
+                           style_function=lambda f: {"color": "#ffffff", "fillColor": "#d62728"},
+                           tooltip=folium.GeoJsonTooltip(fields=["id", "name"], aliases=["编号", "名称"])).add_to(fmap)
+    return localize_assets(fmap)

@@ -21,6 +21,7 @@ UNITS_FILE = "townships.geojson"
 FACILITIES_FILE = "facilities.csv"
 TARGETS_FILE = "plan_targets.csv"
 STATE_FILE = "workspace.json"
+MAPPING_FILE = "class_mapping.json"
 
 
 def workspace_dir() -> Path:
@@ -90,3 +91,18 @@ def targets_path(root: Path | None = None) -> Path | None:
 def save_targets(targets: pd.DataFrame, root: Path | None = None) -> None:
     """Save an already validated plan-target table (see coverage.catalog.validate_targets)."""
     _atomic_write((root or workspace_dir()) / TARGETS_FILE, targets.to_csv(index=False).encode("utf-8"))
+
+
+def class_mapping(root: Path | None = None) -> dict[str, str]:
+    """The planner's own type labels mapped to catalogue classes (label -> class_id)."""
+    path = (root or workspace_dir()) / MAPPING_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def save_class_mapping(mapping: dict[str, str], root: Path | None = None) -> None:
+    merged = class_mapping(root) | mapping
+    _atomic_write((root or workspace_dir()) / MAPPING_FILE, json.dumps(merged, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -12,6 +12,8 @@ from coverage.errors import CoverageError
 from coverage.evaluate import CoverageResult, evaluate_layers
 from geodata import workspace
 from geodata.demo import load_demo
+from geodata.clean import prepare_facilities
+from geodata.topology import topology_problems
 from geodata.io import read_facilities, read_units
 
 COLUMN_LABELS = {
@@ -36,11 +38,23 @@ def class_catalog() -> ClassCatalog:
 
 
 @st.cache_data(show_spinner="正在读取数据…", max_entries=4)
-def _read_dataset(units_key: tuple, facilities_key: tuple):
+def _read_dataset(units_key: tuple, facilities_key: tuple, system: str = "auto", mapping: tuple = ()):
+    """(units, facilities ready for counting, unit report, facility report incl. preparation)."""
     classes = class_catalog()
     units, unit_report = read_units(Path(units_key[0]))
-    facilities, fac_report = read_facilities(Path(facilities_key[0]), None, classes)
-    return units, facilities, unit_report.as_dict(), fac_report.as_dict()
+    facilities, fac_report = read_facilities(Path(facilities_key[0]), None, classes, system=system, class_mapping=dict(mapping))
+    facilities, prep = prepare_facilities(facilities, units, system=system)
+    return units, facilities, unit_report.as_dict(), fac_report.as_dict() | {"prepare": prep}
+
+
+def _dataset_key() -> tuple:
+    """Arguments of `_read_dataset` for the active data (saved workspace data is stored in WGS84)."""
+    mapping = tuple(sorted(workspace.class_mapping().items()))
+    if not is_demo():
+        u, f = workspace.dataset_paths()
+        return (file_key(u), file_key(f), "wgs84", mapping)
+    u, f = load_demo()
+    return (file_key(u), file_key(f), "auto", mapping)
 
 
 def active_source() -> dict:
@@ -65,14 +79,13 @@ def dataset():
     A saved workspace that cannot be read any more falls back to the demo with a message; the
     saved files are left untouched.
     """
-    if not is_demo():
-        u, f = workspace.dataset_paths()
-        try:
-            return _read_dataset(file_key(u), file_key(f))
-        except CoverageError as err:
-            st.error(f"已保存的工作区数据无法读取, 暂时显示演示数据(已保存的文件未改动): {err}")
+    key = _dataset_key()
+    try:
+        return _read_dataset(*key)
+    except CoverageError as err:
+        st.error(f"已保存的工作区数据无法读取, 暂时显示演示数据(已保存的文件未改动): {err}")
     u, f = load_demo()
-    return _read_dataset(file_key(u), file_key(f))
+    return _read_dataset(file_key(u), file_key(f), "auto", key[3])
 
 
 @st.cache_data(max_entries=4)
@@ -118,15 +131,12 @@ def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) 
 
 def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
     """(assigned facilities, CoverageResult) for the active data, plan and settings (cached)."""
-    if not is_demo():
-        u, f = workspace.dataset_paths()
-    else:
-        u, f = load_demo()
+    key = _dataset_key()
     try:
-        key = (file_key(u), file_key(f))
         _read_dataset(*key)
     except CoverageError:
-        key = tuple(file_key(p) for p in load_demo())
+        u, f = load_demo()
+        key = (file_key(u), file_key(f), "auto", key[3])
     return _compute(key, plan_targets(plan), config())
 
 
@@ -140,3 +150,19 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 def pct(x) -> str:
     return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"
+
+
+@st.cache_data(show_spinner="正在检查边界拓扑…", max_entries=4)
+def _topology(data_key: tuple):
+    units = _read_dataset(*data_key)[0]
+    return topology_problems(units)
+
+
+def topology():
+    """Gaps and overlaps between the active townships (GeoDataFrame, EPSG:4326)."""
+    key = _dataset_key()
+    try:
+        return _topology(key)
+    except CoverageError:
+        u, f = load_demo()
+        return _topology((file_key(u), file_key(f), "auto", key[3]))

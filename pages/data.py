@@ -8,7 +8,10 @@ from coverage.errors import CoverageError
 from coverage.quality import quality_summary
 from geodata import workspace
 from geodata.export import excel_bytes
+from geodata.clean import prepare_facilities
+from geodata.crs import crs_choices
 from geodata.io import read_facilities, read_units
+from geodata.pointcrs import POINT_SYSTEMS
 from geodata.templates import facility_template
 from pages import _shared
 
@@ -42,28 +45,34 @@ with st.expander("读取详情(字段、编码、坐标系)"):
 
 
 @st.cache_data(max_entries=4, show_spinner="正在读取边界…")
-def parse_units(digest: str, _raw: bytes, name: str):
-    units, report = read_units(_raw, name)
+def parse_units(digest: str, _raw: bytes, name: str, crs: int | None):
+    units, report = read_units(_raw, name, crs=crs)
     return units, report.as_dict()
 
 
 @st.cache_data(max_entries=4, show_spinner="正在读取设施表…")
-def parse_facilities(digest: str, _raw: bytes, name: str):
-    facilities, report = read_facilities(_raw, name, _shared.class_catalog())
+def parse_facilities(digest: str, _raw: bytes, name: str, system: str, mapping: tuple):
+    facilities, report = read_facilities(_raw, name, _shared.class_catalog(), system=system, class_mapping=dict(mapping))
     return facilities, report.as_dict()
 
 
 st.subheader("上传本地数据")
-st.caption("乡镇边界: GeoJSON、GeoPackage、压缩的 Shapefile(.zip)或 KML; 设施表: CSV 或 Excel, 经纬度为 WGS84/CGCS2000。"
+st.caption("乡镇边界: GeoJSON、GeoPackage、压缩的 Shapefile(.zip)、KML/KMZ; 设施表: CSV 或 Excel(.xlsx/.xls), 坐标可为 WGS84、高德、百度或投影坐标。"
            "只上传其中一个时, 另一个沿用当前数据。")
 st.download_button("下载设施表模板 (Excel)", facility_template(_shared.class_catalog()), file_name="设施表模板.xlsx")
-up_units = st.file_uploader("乡镇(街道)边界", type=["geojson", "json", "gpkg", "zip", "kml"])
-up_fac = st.file_uploader("设施表", type=["csv", "xlsx"])
+c1, c2 = st.columns(2)
+crs_labels = ["自动(按 .prj, 缺失时推断)"] + list(crs_choices())
+crs_label = c1.selectbox("边界坐标系", crs_labels, help="文件缺少 .prj 或 .prj 有误时在此指定")
+units_crs = crs_choices().get(crs_label)
+system = c2.selectbox("设施坐标系", list(POINT_SYSTEMS), format_func=POINT_SYSTEMS.get,
+                      help="自动识别: 分别按 WGS84、高德、百度坐标换算, 取落在地址所写乡镇最多的一种")
+up_units = st.file_uploader("乡镇(街道)边界", type=["geojson", "json", "gpkg", "zip", "kml", "kmz"])
+up_fac = st.file_uploader("设施表", type=["csv", "xlsx", "xls"])
 new_units, new_fac = None, None
 if up_units is not None:
     raw = up_units.getvalue()
     try:
-        new_units, rep = parse_units(hashlib.sha256(raw).hexdigest(), raw, up_units.name)
+        new_units, rep = parse_units(hashlib.sha256(raw).hexdigest(), raw, up_units.name, units_crs)
         st.success(f"边界读取成功: {len(new_units)} 个乡镇(街道), {new_units['district_code'].nunique()} 个区县; "
                    f"坐标系 {rep['crs']}; 编码 {rep['encoding'] or '—'}; 使用字段 {rep['columns_used']}")
         for note in rep["notes"]:
@@ -73,8 +82,16 @@ if up_units is not None:
 if up_fac is not None:
     raw = up_fac.getvalue()
     try:
-        new_fac, rep = parse_facilities(hashlib.sha256(raw).hexdigest(), raw, up_fac.name)
-        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 编码 {rep['encoding']}; 使用列 {rep['columns_used']}")
+        mapping = tuple(sorted(workspace.class_mapping().items()))
+        new_fac, rep = parse_facilities(hashlib.sha256(raw).hexdigest(), raw, up_fac.name, system, mapping)
+        new_fac, prep = prepare_facilities(new_fac, new_units if new_units is not None else units, system=system)
+        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 编码 {rep['encoding']}; 使用列 {rep['columns_used']}; "
+                   f"坐标系 {prep['point_system_label']}")
+        if "point_system_detection" in prep:
+            st.info("坐标系识别: " + prep["point_system_detection"]["evidence"] + " 如不正确, 请在上方「设施坐标系」中指定。")
+        if prep["placed_by_address"] or prep["unplaceable"] or prep["near_duplicates"]:
+            st.caption(f"按地址归属 {len(prep['placed_by_address'])} 条; 无法定位 {len(prep['unplaceable'])} 条; "
+                       f"50米内疑似重复 {len(prep['near_duplicates'])} 条(详见「数据质量」页)。")
         if rep["unknown_classes"]:
             st.warning("以下类型无法识别, 将不计入任何指标: " + "、".join(f"{k}({v}条)" for k, v in rep["unknown_classes"].items()))
         for note in rep["notes"]:

@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 PAGES = ["pages/overview.py", "pages/coverage_map.py", "pages/indicators.py", "pages/uncovered.py", "pages/data.py",
-         "pages/targets.py"]
+         "pages/quality.py", "pages/targets.py"]
 
 
 def run_page(page: str) -> AppTest:
