@@ -85,6 +85,7 @@ def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: 
     if crs is not None:
         gdf = gdf.set_crs(crs, allow_override=True)
         report.notes.append(f"坐标系按用户选择: {CRS(gdf.crs).name}")
+    gdf = _drop_nonfinite(gdf, report)
     gdf = _to_wgs84(gdf, report)
     gdf = _repair_geometries(gdf, report)
     units = normalize_units(gdf, report)
@@ -137,7 +138,9 @@ def _read_vector(raw: bytes, filename: str, layer: str | None, report: ReadRepor
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
                 pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as err:
             raise InputFileError(f"无法读取 {filename}: 文件损坏或不是有效的空间数据文件({err})。") from err
-        except (UnicodeDecodeError, ValueError) as err:
+        except UnicodeDecodeError as err:
+            raise InputFileError(f"无法读取 {filename}: 文字编码不是 UTF-8(GeoJSON 必须为 UTF-8), 请另存为 UTF-8 后上传。") from err
+        except ValueError as err:
             raise InputFileError(f"无法读取 {filename}: {err}") from err
     if "geometry" not in gdf or gdf.geometry.isna().all():
         raise InputFileError(f"{filename} 中没有几何图形(可能是纯属性表), 请上传含乡镇面的图层。")
@@ -258,12 +261,28 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
     b = out.total_bounds
     if not np.all(np.isfinite(b)):
         raise CRSError("坐标转换失败(出现无效坐标), 请检查坐标系设置是否正确。")
-    if b[0] > CHINA_BBOX[2] or b[2] < CHINA_BBOX[0] or b[1] > CHINA_BBOX[3] or b[3] < CHINA_BBOX[1]:
+    margin = 2.0
+    if (b[0] < CHINA_BBOX[0] - margin or b[2] > CHINA_BBOX[2] + margin
+            or b[1] < CHINA_BBOX[1] - margin or b[3] > CHINA_BBOX[3] + margin):
         raise CRSError(
-            f"按声明的坐标系({report.crs})换算后, 边界位于中国范围以外({b[0]:.2f},{b[1]:.2f} ~ {b[2]:.2f},{b[3]:.2f})。"
-            "坐标系声明可能有误(如投影带号错误), 请核对 .prj。"
+            f"按声明的坐标系({report.crs})换算后, 边界超出中国范围({b[0]:.4g},{b[1]:.4g} ~ {b[2]:.4g},{b[3]:.4g})。"
+            "坐标系声明可能有误(如投影带号错误)或个别坐标异常, 请核对 .prj 与坐标值。"
         )
     return out
+
+
+def _drop_nonfinite(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
+    """Drop features whose coordinates include NaN or infinity (GEOS cannot handle them)."""
+    geoms = gdf.geometry.to_numpy()
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad_rows = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    if len(bad_rows) == len(gdf):
+        raise BoundaryValidationError("边界文件的坐标全部无效(NaN 或无穷大), 请检查导出过程。")
+    if len(bad_rows):
+        report.notes.append(f"{len(bad_rows)} 个要素含无效坐标(NaN 或无穷大), 已忽略。")
+        report.dropped_empty_geometries += len(bad_rows)
+        gdf = gdf.drop(index=gdf.index[bad_rows])
+    return gdf
 
 
 def _repair_geometries(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
@@ -329,7 +348,10 @@ def unit_kind(name: str, code: str) -> str:
 def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None) -> gpd.GeoDataFrame:
     """Rename recognised columns to the unit data model and fill what can be derived."""
     report = report or ReadReport(filename="")
-    cols = detect_fields([c for c in gdf.columns if c != gdf.geometry.name], UNIT_FIELDS)
+    attributes = [c for c in gdf.columns if c != gdf.geometry.name]
+    if not attributes:
+        raise FieldMappingError("边界文件没有任何属性字段(Shapefile 的 .dbf 可能已损坏), 需要乡镇代码和名称字段。")
+    cols = detect_fields(attributes, UNIT_FIELDS)
     report.columns_used = cols
     missing = [f for f in ("code", "name") if f not in cols]
     if missing:
@@ -481,15 +503,18 @@ def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | Non
             canonical.append(t.rename(columns={col: field for field, col in found.items()}).assign(sheet=name))
         return pd.concat(canonical, ignore_index=True)
     if suffix in (".csv", ".txt"):
-        for encoding in ("utf-8-sig", "gb18030"):
+        encodings = ("utf-16",) if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "gb18030")
+        for encoding in encodings:
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError:
                 continue
-            report.encoding = {"utf-8-sig": "UTF-8", "gb18030": "GBK/GB18030"}[encoding]
+            report.encoding = {"utf-8-sig": "UTF-8", "gb18030": "GBK/GB18030", "utf-16": "UTF-16(Excel Unicode 文本)"}[encoding]
+            first_line = text.split("\n", 1)[0]
+            sep = "\t" if first_line.count("\t") > first_line.count(",") else ","
             try:
                 table = pd.read_csv(io.StringIO(text), dtype=str, header=None, skip_blank_lines=True,
-                                    keep_default_na=False)
+                                    keep_default_na=False, sep=sep)
             except pd.errors.ParserError as err:
                 raise InputFileError(f"CSV 文件 {filename} 格式有误(列数不一致?): {err}") from err
             except pd.errors.EmptyDataError as err:

@@ -186,7 +186,9 @@ def test_ledger_without_required_columns():
 
 
 def test_ledger_bad_encoding_and_format():
-    with pytest.raises(InputFileError):
+    with pytest.raises(CoverageError):
         read_facilities(b"\xff\xfe\x00\x00garbage\x81", "f.csv", CLASSES)
+    with pytest.raises(InputFileError):
+        read_facilities(bytes(range(128, 256)) * 4, "f.csv", CLASSES)
     with pytest.raises(InputFileError):
         read_facilities(b"not excel", "f.xlsx", CLASSES)
