@@ -52,6 +52,7 @@ def test_cli_unknown_plan(tmp_path):
     assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--plan", "不存在", "--out", str(tmp_path)]) == 2
 
 
+@pytest.mark.slow
 def test_qingdao_assignments_match_independent_shapely(qingdao_path, tmp_path):
     raw = json.loads(qingdao_path.read_text(encoding="utf-8"))
     codes = [f["properties"]["township_code_stats2023"] for f in raw["features"]]

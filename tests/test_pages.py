@@ -32,6 +32,7 @@ def test_page_on_demo(page, empty_workspace):
     assert any("演示数据" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_page_on_uploaded_qingdao(page, empty_workspace, qingdao_path):
     units, _ = read_units(qingdao_path)

@@ -11,6 +11,8 @@ import pytest
 from coverage.__main__ import main
 from geodata.chinacoords import wgs84_to_gcj02
 
+pytestmark = pytest.mark.slow
+
 
 def shapefile_zip(units: gpd.GeoDataFrame, folder, *, keep_prj: bool) -> bytes:
     folder.mkdir()
