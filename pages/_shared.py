@@ -65,8 +65,26 @@ def is_demo() -> bool:
     return active_source()["source"] == "demo"
 
 
+def _run_through_entrypoint() -> None:
+    """Make a deep link (e.g. /data) on a freshly started server go through app.py.
+
+    Streamlit treats a `pages/` folder beside the entry script as an old-style (v1) multipage app
+    until app.py has called `st.navigation` once. A first visitor who opens /data directly would
+    then get that page alone: no plan selector, English page names. Clearing the flag and rerunning
+    runs app.py, whose `st.navigation` then opens the requested page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # internal module moved: the fallback is only the cosmetic issue above
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_header(title: str) -> None:
     """Page title, preceded on demo data by the notice that shapes and facilities are illustrative."""
+    _run_through_entrypoint()
     if is_demo():
         st.info("当前为内置演示数据(十堰市): 县界与乡镇名称、代码真实, 乡镇边界形状与全部设施均为示意生成, 不代表实际情况。"
                 "在「数据」页上传本地数据后即可替换。", icon="ℹ️")

@@ -1,6 +1,7 @@
 """Take headless-chromium screenshots of every page of a running dashboard.
 
-Usage: python tools/screenshots.py [BASE_URL] [OUT_DIR]   (default http://localhost:8501, screenshots/)
+Usage: python tools/screenshots.py [BASE_URL] [OUT_DIR] [PAGE,PAGE...]
+(default http://localhost:8501, screenshots/, every page)
 Needs Debian's chromium (/usr/bin/chromium) and the playwright package (no browser download).
 """
 import sys
@@ -11,7 +12,7 @@ from playwright.sync_api import sync_playwright
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 PAGES = {"overview": "", "map": "coverage_map", "indicators": "indicators", "uncovered": "uncovered",
-         "data": "data", "targets": "targets"}
+         "data": "data", "quality": "quality", "targets": "targets", "report": "report"}
 
 
 def main() -> None:
@@ -21,10 +22,14 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        wanted = sys.argv[3].split(",") if len(sys.argv) > 3 else list(PAGES)
         for name, path in PAGES.items():
+            if name not in wanted:
+                continue
             page.goto(f"{base}/{path}")
             page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=30000)
             page.wait_for_timeout(6000 if name == "map" else 3000)
+            page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60000)
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print("saved", out / f"{name}.png")
         browser.close()

@@ -26,12 +26,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+def start_server(workspace: Path):
+    """A fresh `streamlit run app.py` on a free port: (process, base URL)."""
     port = free_port()
-    env = dict(os.environ, MZ_WORKSPACE=str(tmp_path_factory.mktemp("ws")))
+    env = dict(os.environ, MZ_WORKSPACE=str(workspace))
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                              "--server.headless", "true", "--server.address", "127.0.0.1"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -40,12 +38,18 @@ def server(tmp_path_factory):
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return proc, base
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy within 60 s")
+    proc.kill()
+    pytest.fail("streamlit did not become healthy within 60 s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    proc, base = start_server(tmp_path_factory.mktemp("ws"))
     yield base
     proc.terminate()
     proc.wait(timeout=10)
@@ -119,3 +123,27 @@ def test_upload_save_and_back_to_demo(server, tmp_path, qingdao_path):
             raise
         finally:
             browser.close()
+
+
+def test_deep_link_on_fresh_server_goes_through_app(tmp_path):
+    """The first visitor of a fresh server opens /quality directly: the page comes with the app's
+    navigation and sidebar (plan selector), not as a lone script with English file-name links."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    proc, base = start_server(tmp_path / "ws")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page()
+            page.goto(f"{base}/quality")
+            page.wait_for_selector("text=坐标系与编码的判断", timeout=60000)
+            nav = page.locator("[data-testid='stSidebarNav']").inner_text(timeout=30000)
+            assert "数据质量" in nav and "总览" in nav
+            assert "quality" not in nav
+            page.locator("[data-testid='stSidebar']").get_by_text("规划", exact=True).first.wait_for(timeout=30000)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
