@@ -15,7 +15,7 @@ import pandas as pd
 from coverage.assign import ASSIGNMENT_STATUSES
 from coverage.catalog import TARGETS_CSV, load_classes, load_targets, plans
 from coverage.config import CoverageConfig
-from coverage.errors import CoverageError
+from coverage.errors import CoverageError, FieldMappingError
 from coverage.evaluate import evaluate_layers
 from coverage.quality import quality_summary
 
@@ -35,19 +35,41 @@ def select_plan(targets: pd.DataFrame, plan: str | None) -> pd.DataFrame:
     return targets[targets["plan"] == hits[0]]
 
 
-def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | None = None,
-            targets_path: Path = TARGETS_CSV, config: CoverageConfig = CoverageConfig(),
-            facility_crs: str = "auto", units_crs: str | None = None) -> dict:
-    """Run the whole computation and write the four outputs; return the quality summary."""
+def parse_field_map(pairs: list[str] | None) -> dict[str, str]:
+    """["code=XZDM", "name=MC"] -> {"code": "XZDM", "name": "MC"}."""
+    out = {}
+    for pair in pairs or []:
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip():
+            raise FieldMappingError(f"字段对应 {pair!r} 的格式应为 字段=列名, 例如 code=XZDM。")
+        out[field.strip()] = column.strip()
+    return out
+
+
+def load_inputs(units_path: Path, facilities_path: Path, classes, *, facility_crs: str = "auto",
+                units_crs: str | None = None, unit_fields: dict[str, str] | None = None,
+                facility_fields: dict[str, str] | None = None):
+    """Read and prepare both layers: (units, facilities, unit_report, facility_report, prepare_report)."""
     from geodata.clean import prepare_facilities  # noqa: PLC0415 (the CLI is an edge, like the pages)
     from geodata.io import read_facilities, read_units  # noqa: PLC0415
 
+    units, unit_report = read_units(units_path, crs=units_crs, field_map=unit_fields)
+    system = facility_crs.lower() if not facility_crs.upper().startswith("EPSG:") else facility_crs.upper()
+    facilities, fac_report = read_facilities(facilities_path, None, classes, system=system, field_map=facility_fields)
+    facilities, prep_report = prepare_facilities(facilities, units, system=system)
+    return units, facilities, unit_report.as_dict(), fac_report.as_dict(), prep_report
+
+
+def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | None = None,
+            targets_path: Path = TARGETS_CSV, config: CoverageConfig = CoverageConfig(),
+            facility_crs: str = "auto", units_crs: str | None = None,
+            unit_fields: dict[str, str] | None = None, facility_fields: dict[str, str] | None = None) -> dict:
+    """Run the whole computation and write the four outputs; return the quality summary."""
     classes = load_classes()
     targets = select_plan(load_targets(targets_path, classes), plan)
-    units, unit_report = read_units(units_path, crs=units_crs)
-    system = facility_crs.lower() if not facility_crs.upper().startswith("EPSG:") else facility_crs.upper()
-    facilities, fac_report = read_facilities(facilities_path, None, classes, system=system)
-    facilities, prep_report = prepare_facilities(facilities, units, system=system)
+    units, facilities, unit_report, fac_report, prep_report = load_inputs(
+        units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
+        unit_fields=unit_fields, facility_fields=facility_fields)
     assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
     out.mkdir(parents=True, exist_ok=True)
     assigned = assigned.assign(
@@ -61,7 +83,7 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
         out / "uncovered.csv", index=False, encoding="utf-8-sig")
     from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
 
-    quality = quality_summary(assigned, unit_report.as_dict(), fac_report.as_dict(), prep_report,
+    quality = quality_summary(assigned, unit_report, fac_report, prep_report,
                               topology_summary(topology_problems(units)))
     quality["plan"] = targets["plan"].iloc[0]
     (out / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -81,12 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--units-crs", help="边界坐标系(文件缺少或写错 .prj 时), 如 EPSG:4549")
     c.add_argument("--count-status", default="运营", help="计入覆盖的设施状态, 逗号分隔(默认: 运营)")
     c.add_argument("--exclude-functional-zones", action="store_true", help="县级指标分母不计开发区、特区等功能区")
+    c.add_argument("--unit-field", action="append", metavar="FIELD=COLUMN",
+                   help="边界字段对应(自动识别不对时), 可重复: code=XZDM name=MC district_name=QXMC")
+    c.add_argument("--facility-field", action="append", metavar="FIELD=COLUMN",
+                   help="设施表列对应, 可重复: name=机构名 facility_class=服务类型 lon=东经 lat=北纬 address=地址")
     args = parser.parse_args(argv)
     config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
                             functional_zones_as_districts=not args.exclude_functional_zones)
     try:
         quality = compute(args.units, args.facilities, args.out, plan=args.plan, targets_path=args.targets, config=config,
-                          facility_crs=args.facility_crs, units_crs=args.units_crs)
+                          facility_crs=args.facility_crs, units_crs=args.units_crs,
+                          unit_fields=parse_field_map(args.unit_field), facility_fields=parse_field_map(args.facility_field))
     except CoverageError as err:
         print(f"错误: {err}", file=sys.stderr)
         return 2

@@ -35,7 +35,17 @@ class CRSError(CoverageError, ValueError):
 
 
 class FieldMappingError(CoverageError, KeyError):
-    """A required column (township code, name, longitude, ...) was not found."""
+    """A required column (township code, name, longitude, ...) was not found.
+
+    `columns` lists the table's columns and `missing` the canonical fields not found, so a page
+    can offer a form mapping them by hand.
+    """
+
+    def __init__(self, message: str, problems: Iterable[str] = (), *, columns: Iterable[str] = (),
+                 missing: Iterable[str] = ()) -> None:
+        super().__init__(message, problems)
+        self.columns = [str(c) for c in columns]
+        self.missing = list(missing)
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return Exception.__str__(self)

@@ -44,17 +44,42 @@ def _key(name: object) -> str:
     return normalize_label(name).lower()
 
 
-def detect_fields(columns: Iterable[object], synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+FIELD_LABELS: dict[str, str] = {
+    "code": "乡镇代码", "name": "名称", "district_code": "区县代码", "district_name": "区县名称",
+    "kind": "乡镇类型", "population": "人口", "elderly_population": "老年人口",
+    "facility_id": "编号", "facility_class": "类型", "lon": "经度", "lat": "纬度", "address": "地址",
+    "operating_status": "状态", "beds": "床位数", "full_time_care": "全托", "day_care_service": "日托",
+    "home_service": "上门服务", "functions": "服务功能", "stated_township": "所属乡镇(街道)",
+    "stated_district": "所属区县",
+}
+
+
+def detect_fields(columns: Iterable[object], synonyms: dict[str, tuple[str, ...]],
+                  overrides: dict[str, str] | None = None) -> dict[str, str]:
     """Map canonical field -> the input column that holds it (only fields found).
 
-    A column is used for at most one field; fields are tried in the order of `synonyms`.
+    `overrides` (field -> column, the planner's choice in the field-mapping form) come first;
+    an override naming a column the table does not have is ignored, and an empty one means
+    "this field is absent". A column is used for at most one field; the other fields are tried
+    in the order of `synonyms`.
     """
     by_key: dict[str, str] = {}
     for col in columns:
         by_key.setdefault(_key(col), str(col))
     found: dict[str, str] = {}
     used: set[str] = set()
+    skipped: set[str] = set()
+    for field, col in (overrides or {}).items():
+        if field not in synonyms:
+            continue
+        if not col:
+            skipped.add(field)
+        elif _key(col) in by_key and by_key[_key(col)] not in used:
+            found[field] = by_key[_key(col)]
+            used.add(found[field])
     for field, names in synonyms.items():
+        if field in found or field in skipped:
+            continue
         for name in names:
             col = by_key.get(_key(name))
             if col is not None and col not in used:
@@ -62,3 +87,23 @@ def detect_fields(columns: Iterable[object], synonyms: dict[str, tuple[str, ...]
                 used.add(col)
                 break
     return found
+
+
+def ambiguous_fields(columns: Iterable[object], synonyms: dict[str, tuple[str, ...]],
+                     chosen: dict[str, str]) -> dict[str, list[str]]:
+    """Fields for which more than one column of the table matches a synonym: field -> candidates
+    (the chosen one first), so the page can ask the planner to confirm."""
+    by_key: dict[str, str] = {}
+    for col in columns:
+        by_key.setdefault(_key(col), str(col))
+    out: dict[str, list[str]] = {}
+    for field, names in synonyms.items():
+        candidates = list(dict.fromkeys(by_key[_key(n)] for n in names if _key(n) in by_key))
+        if len(candidates) > 1 and field in chosen:
+            out[field] = [chosen[field]] + [c for c in candidates if c != chosen[field]]
+    return out
+
+
+def describe_fields(found: dict[str, str]) -> str:
+    """'乡镇代码←XZQDM、名称←XZQMC' for messages."""
+    return "、".join(f"{FIELD_LABELS.get(f, f)}←{c}" for f, c in found.items())

@@ -7,6 +7,7 @@ Every failure a planner can fix raises a `coverage.errors.CoverageError` with a 
 """
 from __future__ import annotations
 
+import csv
 import io
 import tempfile
 import unicodedata
@@ -27,7 +28,7 @@ from coverage.errors import (
     BoundaryValidationError, CRSError, FieldMappingError, InputFileError, UnsafeArchiveError,
 )
 from geodata.crs import county_lon_hint, infer_projected_crs
-from geodata.fields import FACILITY_FIELDS, UNIT_FIELDS, detect_fields
+from geodata.fields import FACILITY_FIELDS, UNIT_FIELDS, ambiguous_fields, describe_fields, detect_fields
 from geodata.pointcrs import POINT_SYSTEMS, convert_points, fix_swapped, parse_coordinate
 
 WGS84 = "EPSG:4326"
@@ -48,6 +49,8 @@ class ReadReport:
     filename: str
     rows: int = 0
     columns_used: dict[str, str] = field(default_factory=dict)
+    columns_available: list[str] = field(default_factory=list)
+    fields_ambiguous: dict[str, list[str]] = field(default_factory=dict)
     encoding: str | None = None
     crs: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -66,7 +69,8 @@ class ReadReport:
 # ---------------------------------------------------------------- townships
 
 def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: str | None = None,
-               crs: str | int | None = None) -> tuple[gpd.GeoDataFrame, ReadReport]:
+               crs: str | int | None = None, field_map: dict[str, str] | None = None,
+               ) -> tuple[gpd.GeoDataFrame, ReadReport]:
     """Read a township layer into code, name, district_code, district_name, kind (+ population
     columns when present), geometry in EPSG:4326.
 
@@ -76,6 +80,9 @@ def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: 
     crs
         Override the layer's CRS (e.g. 4549, or "EPSG:2379" for Xian 1980), for files whose .prj is
         missing or wrong. Without it, a missing CRS is inferred (see `geodata.crs.infer_projected_crs`).
+    field_map
+        The planner's column choices (field -> column, e.g. {"code": "XZDM"}), ahead of the
+        automatic recognition; see `geodata.fields.detect_fields`.
     """
     raw, filename = _load_bytes(data, filename)
     report = ReadReport(filename=filename)
@@ -86,9 +93,9 @@ def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: 
         gdf = gdf.set_crs(crs, allow_override=True)
         report.notes.append(f"坐标系按用户选择: {CRS(gdf.crs).name}")
     gdf = _drop_nonfinite(gdf, report)
-    gdf = _to_wgs84(gdf, report)
+    gdf = _to_wgs84(gdf, report, field_map)
     gdf = _repair_geometries(gdf, report)
-    units = normalize_units(gdf, report)
+    units = normalize_units(gdf, report, field_map)
     report.rows = len(units)
     return units, report
 
@@ -232,7 +239,7 @@ def _dbf_encoding(shp: Path) -> str:
         return "GB18030"
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
+def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport, field_map: dict[str, str] | None = None) -> gpd.GeoDataFrame:
     bounds = gdf.total_bounds
     looks_degrees = bool(np.all(np.isfinite(bounds))) and -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
     if gdf.crs is None:
@@ -240,7 +247,7 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
             report.notes.append("文件未声明坐标系, 坐标为经纬度, 按 WGS84/CGCS2000 读取。")
             gdf = gdf.set_crs(WGS84)
         else:
-            code_col = detect_fields(gdf.columns, UNIT_FIELDS).get("code")
+            code_col = detect_fields(gdf.columns, UNIT_FIELDS, field_map).get("code")
             hint = county_lon_hint(gdf[code_col].astype(str)) if code_col else None
             pts = gdf.geometry.representative_point()
             try:
@@ -345,21 +352,28 @@ def unit_kind(name: str, code: str) -> str:
     return "其他"
 
 
-def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None) -> gpd.GeoDataFrame:
+def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None,
+                    field_map: dict[str, str] | None = None) -> gpd.GeoDataFrame:
     """Rename recognised columns to the unit data model and fill what can be derived."""
     report = report or ReadReport(filename="")
     attributes = [c for c in gdf.columns if c != gdf.geometry.name]
     if not attributes:
         raise FieldMappingError("边界文件没有任何属性字段(Shapefile 的 .dbf 可能已损坏), 需要乡镇代码和名称字段。")
-    cols = detect_fields(attributes, UNIT_FIELDS)
+    cols = detect_fields(attributes, UNIT_FIELDS, field_map)
     report.columns_used = cols
+    report.columns_available = [str(c) for c in attributes]
+    report.fields_ambiguous = ambiguous_fields(attributes, UNIT_FIELDS, cols)
+    for field, candidates in report.fields_ambiguous.items():
+        if field not in (field_map or {}):
+            report.notes.append(f"「{describe_fields({field: candidates[0]})}」: 另有候选字段 {', '.join(candidates[1:])}, "
+                                "如不对请在「字段对应」中改选。")
     missing = [f for f in ("code", "name") if f not in cols]
     if missing:
         label = {"code": "乡镇代码(如 code、XZQDM、乡镇代码)", "name": "乡镇名称(如 name、XZQMC、乡镇名称)"}
         raise FieldMappingError(
             "边界文件中找不到必需的字段: " + "、".join(label[m] for m in missing)
-            + f"。文件中的字段有: {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}。"
-        )
+            + f"。文件中的字段有: {', '.join(map(str, attributes))}。请在下方「字段对应」中指定。",
+            columns=attributes, missing=missing)
     out = gpd.GeoDataFrame({"code": gdf[cols["code"]].astype(str).str.strip()}, geometry=gdf.geometry.values, crs=gdf.crs)
     out["code"] = out["code"].str.replace(r"\.0$", "", regex=True)
     out["name"] = gdf[cols["name"]].astype(str).str.strip().to_numpy()
@@ -376,7 +390,7 @@ def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None) -> 
         out["district_code"] = gdf[cols["district_code"]].astype(str).str.strip().str.replace(r"\.0$", "", regex=True).to_numpy()
     else:
         out["district_code"] = out["code"].str[:6]
-        report.notes.append("文件无区县字段, 已按乡镇代码前6位推导所属区县。")
+        report.notes.append("文件无区县代码字段, 已按乡镇代码前6位推导所属区县。")
     if "district_name" in cols:
         out["district_name"] = gdf[cols["district_name"]].astype(str).str.strip().to_numpy()
     else:
@@ -397,7 +411,7 @@ def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None) -> 
 
 def read_facilities(data: bytes | Path | str, filename: str | None, classes: ClassCatalog, *,
                     system: str = "wgs84", sheet: str | None = None, class_mapping: dict[str, str] | None = None,
-                    ) -> tuple[gpd.GeoDataFrame, ReadReport]:
+                    field_map: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, ReadReport]:
     """Read a facility ledger (CSV, XLSX or XLS).
 
     system
@@ -408,6 +422,8 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
         Excel sheet to read; by default every sheet with a recognisable header is read and combined.
     class_mapping
         Planner's own type label -> class_id, applied before the catalogue's aliases.
+    field_map
+        The planner's column choices (field -> header, e.g. {"facility_class": "服务类型"}).
 
     Returns points in EPSG:4326 with facility_id, name, class_raw, facility_class (canonical
     class_id, missing when unrecognised), x_raw/y_raw (as given, swaps fixed), lon, lat (WGS84),
@@ -415,9 +431,11 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
     """
     raw, filename = _load_bytes(data, filename)
     report = ReadReport(filename=filename)
-    table = _read_sheets(raw, filename, report, sheet)
-    cols = detect_fields(table.columns, FACILITY_FIELDS)
+    table = _read_sheets(raw, filename, report, sheet, field_map)
+    cols = detect_fields(table.columns, FACILITY_FIELDS, field_map)
     report.columns_used = cols
+    report.columns_available = [str(c) for c in table.columns]
+    report.fields_ambiguous = ambiguous_fields(table.columns, FACILITY_FIELDS, cols)
     missing = [f for f in ("name", "facility_class") if f not in cols]
     if "address" not in cols:
         missing += [f for f in ("lon", "lat") if f not in cols]
@@ -425,8 +443,8 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
         label = {"name": "名称", "facility_class": "类型(设施类型/机构类别)", "lon": "经度(lon/lng)", "lat": "纬度(lat)"}
         raise FieldMappingError(
             "设施表中找不到必需的列: " + "、".join(label[m] for m in missing)
-            + f"。表中的列有: {', '.join(map(str, table.columns))}。可下载模板对照修改表头。"
-        )
+            + f"。表中的列有: {', '.join(map(str, table.columns))}。请在下方「字段对应」中指定, 或下载模板对照修改表头。",
+            columns=table.columns, missing=missing)
     out = pd.DataFrame(index=table.index)
     if "facility_id" in cols:
         out["facility_id"] = table[cols["facility_id"]].fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
@@ -471,7 +489,8 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
     return gdf, report
 
 
-def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | None) -> pd.DataFrame:
+def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | None,
+                 field_map: dict[str, str] | None = None) -> pd.DataFrame:
     """The ledger as one table with its header found; Excel sheets with a header are combined."""
     suffix = Path(filename).suffix.lower()
     if not raw:
@@ -487,8 +506,9 @@ def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | Non
             if sheet not in book:
                 raise InputFileError(f"Excel 中没有名为 {sheet!r} 的工作表, 现有: {', '.join(book)}")
             book = {sheet: book[sheet]}
-        tables = {name: _find_header(t) for name, t in book.items() if len(t)}
-        usable = {n: t for n, t in tables.items() if {"name", "facility_class"} <= set(detect_fields(t.columns, FACILITY_FIELDS))}
+        tables = {name: _find_header(t, field_map) for name, t in book.items() if len(t)}
+        usable = {n: t for n, t in tables.items()
+                  if {"name", "facility_class"} <= set(detect_fields(t.columns, FACILITY_FIELDS, field_map))}
         report.sheets = list(book)
         if not usable:
             first = next(iter(tables.values()), pd.DataFrame())
@@ -499,7 +519,7 @@ def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | Non
             return next(iter(usable.values()))
         canonical = []
         for name, t in usable.items():  # sheets may name their columns differently
-            found = detect_fields(t.columns, FACILITY_FIELDS)
+            found = detect_fields(t.columns, FACILITY_FIELDS, field_map)
             canonical.append(t.rename(columns={col: field for field, col in found.items()}).assign(sheet=name))
         return pd.concat(canonical, ignore_index=True)
     if suffix in (".csv", ".txt"):
@@ -510,34 +530,49 @@ def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | Non
             except UnicodeDecodeError:
                 continue
             report.encoding = {"utf-8-sig": "UTF-8", "gb18030": "GBK/GB18030", "utf-16": "UTF-16(Excel Unicode 文本)"}[encoding]
-            first_line = text.split("\n", 1)[0]
-            sep = "\t" if first_line.count("\t") > first_line.count(",") else ","
-            try:
-                table = pd.read_csv(io.StringIO(text), dtype=str, header=None, skip_blank_lines=True,
-                                    keep_default_na=False, sep=sep)
-            except pd.errors.ParserError as err:
-                raise InputFileError(f"CSV 文件 {filename} 格式有误(列数不一致?): {err}") from err
-            except pd.errors.EmptyDataError as err:
-                raise InputFileError(f"{filename} 中没有数据。") from err
-            return _find_header(table)
+            return _find_header(_csv_table(text, filename), field_map)
         raise InputFileError(f"无法识别 {filename} 的文字编码(既不是 UTF-8 也不是 GBK), 请另存为 UTF-8 CSV 或 xlsx。")
     raise InputFileError(f"不支持的设施表格式 {suffix or '(无扩展名)'}, 请上传 CSV 或 Excel(.xlsx/.xls)文件。")
 
 
-def _find_header(table: pd.DataFrame) -> pd.DataFrame:
+def _csv_table(text: str, filename: str) -> pd.DataFrame:
+    """All cells of a CSV (comma or tab separated) as strings, ragged rows padded: a title row
+    such as "XX市养老机构台账" above the header has fewer fields than the rows below it."""
+    head = text[:20000].splitlines()[:20]
+    sep = "\t" if sum(line.count("\t") for line in head) > sum(line.count(",") for line in head) else ","
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if any(c.strip() for c in r)]
+    except csv.Error as err:
+        raise InputFileError(f"CSV 文件 {filename} 格式有误(引号不配对或含有非文本内容): {err}") from err
+    if not rows:
+        raise InputFileError(f"{filename} 中没有数据。")
+    width = max(map(len, rows))
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+
+
+def _find_header(table: pd.DataFrame, field_map: dict[str, str] | None = None) -> pd.DataFrame:
     """Use the first of the top 10 rows that names the required columns as the header
     (ledgers often carry a title row above the header)."""
     for i in range(min(10, len(table))):
         names = table.iloc[i].fillna("").astype(str).str.strip().tolist()
-        found = detect_fields(names, FACILITY_FIELDS)
+        found = detect_fields(names, FACILITY_FIELDS, field_map)
         if {"name", "facility_class"} <= set(found):
             body = table.iloc[i + 1:].reset_index(drop=True)
             body.columns = _unique(names)
             return body.dropna(how="all")
-    first = table.iloc[0].fillna("").astype(str).str.strip().tolist() if len(table) else []
-    body = table.iloc[1:].reset_index(drop=True)
-    body.columns = _unique(first) if first else body.columns
-    return body
+    if not len(table):
+        return table
+    # No recognised header: take the first of the top rows that is as wide as the table's widest
+    # and holds no numbers (a header, not a title or a data row), so the field-mapping form
+    # offers the real column names.
+    top = table.iloc[:10].fillna("").astype(str).apply(lambda col: col.str.strip())
+    filled = top.ne("").sum(axis=1)
+    numeric = top.apply(lambda col: pd.to_numeric(col, errors="coerce").notna()).sum(axis=1)
+    candidates = top.index[(filled == filled.max()) & (numeric == 0)]
+    i = top.index.get_loc(candidates[0]) if len(candidates) else 0
+    body = table.iloc[i + 1:].reset_index(drop=True)
+    body.columns = _unique(top.iloc[i].tolist())
+    return body.dropna(how="all")
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -4,12 +4,13 @@ import hashlib
 import streamlit as st
 
 from coverage.assign import COUNTED_STATUSES
-from coverage.errors import CoverageError
+from coverage.errors import CoverageError, FieldMappingError
 from coverage.quality import quality_summary
 from geodata import workspace
 from geodata.export import excel_bytes
 from geodata.clean import prepare_facilities
 from geodata.crs import crs_choices
+from geodata.fields import FACILITY_FIELDS, FIELD_LABELS, UNIT_FIELDS, describe_fields, detect_fields
 from geodata.io import read_facilities, read_units
 from geodata.pointcrs import POINT_SYSTEMS
 from geodata.templates import facility_template
@@ -45,15 +46,40 @@ with st.expander("读取详情(字段、编码、坐标系)"):
 
 
 @st.cache_data(max_entries=4, show_spinner="正在读取边界…")
-def parse_units(digest: str, _raw: bytes, name: str, crs: int | None):
-    units, report = read_units(_raw, name, crs=crs)
+def parse_units(digest: str, _raw: bytes, name: str, crs: int | None, fields: tuple = ()):
+    units, report = read_units(_raw, name, crs=crs, field_map=dict(fields))
     return units, report.as_dict()
 
 
 @st.cache_data(max_entries=4, show_spinner="正在读取设施表…")
-def parse_facilities(digest: str, _raw: bytes, name: str, system: str, mapping: tuple):
-    facilities, report = read_facilities(_raw, name, _shared.class_catalog(), system=system, class_mapping=dict(mapping))
+def parse_facilities(digest: str, _raw: bytes, name: str, system: str, mapping: tuple, fields: tuple = ()):
+    facilities, report = read_facilities(_raw, name, _shared.class_catalog(), system=system, class_mapping=dict(mapping),
+                                         field_map=dict(fields))
     return facilities, report.as_dict()
+
+
+def chosen_fields(digest: str) -> dict[str, str]:
+    """The planner's column choices for the uploaded file with this content hash."""
+    return st.session_state.get("field_maps", {}).get(digest, {})
+
+
+def field_mapping_form(digest: str, title: str, synonyms: dict, columns: list[str], used: dict[str, str],
+                       required: tuple[str, ...], expanded: bool) -> None:
+    """A form choosing, for each field of the data model, the file's column that holds it."""
+    with st.expander(title, expanded=expanded), st.form(f"fields_{digest}"):
+        st.caption("自动识别的字段不对或缺失时, 在此指定每一项对应文件中的哪一列; 标 * 的为必需。")
+        options = [""] + columns
+        picks = {}
+        cols = st.columns(3)
+        for i, field in enumerate(synonyms):
+            current = used.get(field, "")
+            picks[field] = cols[i % 3].selectbox(
+                FIELD_LABELS.get(field, field) + (" *" if field in required else ""), options,
+                index=options.index(current) if current in options else 0,
+                format_func=lambda c: c or "(无)", key=f"field_{digest}_{field}")
+        if st.form_submit_button("应用字段对应"):
+            st.session_state["field_maps"] = st.session_state.get("field_maps", {}) | {digest: picks}
+            st.rerun()
 
 
 st.subheader("上传本地数据")
@@ -71,21 +97,33 @@ up_fac = st.file_uploader("设施表", type=["csv", "xlsx", "xls"])
 new_units, new_fac = None, None
 if up_units is not None:
     raw = up_units.getvalue()
+    digest = hashlib.sha256(raw).hexdigest()
+    fields = chosen_fields(digest)
     try:
-        new_units, rep = parse_units(hashlib.sha256(raw).hexdigest(), raw, up_units.name, units_crs)
+        new_units, rep = parse_units(digest, raw, up_units.name, units_crs, tuple(sorted(fields.items())))
         st.success(f"边界读取成功: {len(new_units)} 个乡镇(街道), {new_units['district_code'].nunique()} 个区县; "
-                   f"坐标系 {rep['crs']}; 编码 {rep['encoding'] or '—'}; 使用字段 {rep['columns_used']}")
+                   f"坐标系 {rep['crs']}; 编码 {rep['encoding'] or '—'}; 字段 {describe_fields(rep['columns_used'])}")
         for note in rep["notes"]:
             st.caption(note)
+        field_mapping_form(digest, "字段对应(边界)", UNIT_FIELDS, rep["columns_available"], rep["columns_used"],
+                           ("code", "name"), expanded=bool(rep["fields_ambiguous"]))
+    except FieldMappingError as err:
+        st.error(f"边界文件无法使用: {err}")
+        if err.columns:
+            field_mapping_form(digest, "字段对应(边界)", UNIT_FIELDS, err.columns,
+                               detect_fields(err.columns, UNIT_FIELDS, fields), ("code", "name"), expanded=True)
     except CoverageError as err:
         st.error(f"边界文件无法使用: {err}")
 if up_fac is not None:
     raw = up_fac.getvalue()
+    digest = hashlib.sha256(raw).hexdigest()
+    fields = chosen_fields(digest)
+    fac_required = ("name", "facility_class")
     try:
         mapping = tuple(sorted(workspace.class_mapping().items()))
-        new_fac, rep = parse_facilities(hashlib.sha256(raw).hexdigest(), raw, up_fac.name, system, mapping)
+        new_fac, rep = parse_facilities(digest, raw, up_fac.name, system, mapping, tuple(sorted(fields.items())))
         new_fac, prep = prepare_facilities(new_fac, new_units if new_units is not None else units, system=system)
-        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 编码 {rep['encoding']}; 使用列 {rep['columns_used']}; "
+        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 编码 {rep['encoding']}; 列 {describe_fields(rep['columns_used'])}; "
                    f"坐标系 {prep['point_system_label']}")
         if "point_system_detection" in prep:
             st.info("坐标系识别: " + prep["point_system_detection"]["evidence"] + " 如不正确, 请在上方「设施坐标系」中指定。")
@@ -96,6 +134,13 @@ if up_fac is not None:
             st.warning("以下类型无法识别, 将不计入任何指标: " + "、".join(f"{k}({v}条)" for k, v in rep["unknown_classes"].items()))
         for note in rep["notes"]:
             st.caption(note)
+        field_mapping_form(digest, "字段对应(设施表)", FACILITY_FIELDS, rep["columns_available"], rep["columns_used"],
+                           fac_required, expanded=bool(rep["fields_ambiguous"]))
+    except FieldMappingError as err:
+        st.error(f"设施表无法使用: {err}")
+        if err.columns:
+            field_mapping_form(digest, "字段对应(设施表)", FACILITY_FIELDS, err.columns,
+                               detect_fields(err.columns, FACILITY_FIELDS, fields), fac_required, expanded=True)
     except CoverageError as err:
         st.error(f"设施表无法使用: {err}")
 

@@ -52,6 +52,22 @@ def test_cli_unknown_plan(tmp_path):
     assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--plan", "不存在", "--out", str(tmp_path)]) == 2
 
 
+def test_cli_field_mapping_for_unusual_headers(tmp_path):
+    units, facilities = load_demo()
+    ledger = pd.read_csv(facilities, dtype=str).rename(columns={"名称": "机构名", "类型": "服务类型"})
+    ledger.to_csv(tmp_path / "f.csv", index=False)
+    args = ["compute", "--units", str(units), "--facilities", str(tmp_path / "f.csv"), "--plan", "十堰"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 2  # 名称/类型 not recognised
+    assert main(args + ["--facility-field", "name=机构名", "--facility-field", "facility_class=服务类型",
+                        "--out", str(tmp_path / "b")]) == 0
+    assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--plan", "十堰",
+                 "--out", str(tmp_path / "c")]) == 0
+    b = pd.read_csv(tmp_path / "b" / "coverage.csv", encoding="utf-8-sig")
+    c = pd.read_csv(tmp_path / "c" / "coverage.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(b, c)
+    assert main(args + ["--facility-field", "机构名", "--out", str(tmp_path / "d")]) == 2  # malformed pair
+
+
 @pytest.mark.slow
 def test_qingdao_assignments_match_independent_shapely(qingdao_path, tmp_path):
     raw = json.loads(qingdao_path.read_text(encoding="utf-8"))

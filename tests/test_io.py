@@ -151,6 +151,47 @@ def test_missing_code_field_lists_columns(tmp_path):
         read_units(path)
 
 
+def test_unrecognised_unit_fields_mapped_by_hand(tmp_path):
+    path = tmp_path / "t.geojson"
+    sanxiao_layer().rename(columns={"XZQDM": "BM", "XZQMC": "MC"}).to_file(path, driver="GeoJSON")
+    with pytest.raises(FieldMappingError) as info:
+        read_units(path)
+    assert set(info.value.missing) == {"code", "name"} and set(info.value.columns) == {"BM", "MC"}
+    units, report = read_units(path, field_map={"code": "BM", "name": "MC"})
+    assert units["code"].tolist() == ["420302001", "420302100"] and units["name"].tolist() == ["武当路街道", "大川镇"]
+    assert report.columns_used == {"code": "BM", "name": "MC"}
+
+
+def test_ambiguous_unit_fields_reported_and_overridable(tmp_path):
+    gdf = sanxiao_layer()
+    gdf["乡镇代码"] = ["420302002", "420302101"]  # a second code column, e.g. an older code
+    path = tmp_path / "t.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    units, report = read_units(path)
+    assert report.fields_ambiguous == {"code": ["XZQDM", "乡镇代码"]}
+    assert any("另有候选字段 乡镇代码" in n for n in report.notes)
+    assert units["code"].tolist() == ["420302001", "420302100"]
+    units, report = read_units(path, field_map={"code": "乡镇代码"})
+    assert units["code"].tolist() == ["420302002", "420302101"] and not report.notes[-1].startswith("「乡镇代码")
+
+
+def test_ledger_headers_mapped_by_hand():
+    text = "台账\n机构名,服务类型,东经,北纬\n甲中心,养老服务中心,110.05,32.05\n乙站,社工站,110.15,32.05\n"
+    with pytest.raises(FieldMappingError) as info:
+        read_facilities(text.encode(), "f.csv", CLASSES)
+    assert "name" in info.value.missing and "服务类型" in info.value.columns
+    fac, report = read_facilities(text.encode(), "f.csv", CLASSES,
+                                  field_map={"name": "机构名", "facility_class": "服务类型", "lon": "东经", "lat": "北纬"})
+    assert fac["name"].tolist() == ["甲中心", "乙站"]  # header found below the title row through the mapping
+    assert fac["facility_class"].tolist() == ["comprehensive_eldercare", "social_work_station"]
+    assert fac["lon"].tolist() == [110.05, 110.15]
+
+
+def test_field_map_blank_means_absent():
+    fac, report = read_facilities(LEDGER.encode(), "f.csv", CLASSES, field_map={"operating_status": ""})
+    assert "operating_status" not in report.columns_used
+
+
 @pytest.mark.parametrize("name, code, kind", [("武当路街道", "", "街道"), ("大川镇", "", "镇"), ("茅塔乡", "", "乡"),
                                                ("某某管委会", "420302400", "其他"), ("某地", "420302005", "街道")])
 def test_unit_kind(name, code, kind):

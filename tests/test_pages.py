@@ -19,6 +19,24 @@ def run_page(page: str) -> AppTest:
     return at
 
 
+@pytest.fixture(autouse=True)
+def navigation_as_on_a_running_server(monkeypatch):
+    """AppTest resets Streamlit's "pages/ folder means v1 multipage app" flag before every run, so
+    each run would start as a fresh server's first visit (a page script run alone, then the
+    rerun through app.py by `_shared._run_through_entrypoint`, which drops button clicks). Start
+    every run as a server does once app.py has run: through app.py's `st.navigation`. The first
+    visit itself is covered by the browser test `test_deep_link_on_fresh_server_goes_through_app`."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
 @pytest.fixture
 def empty_workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("MZ_WORKSPACE", str(tmp_path / "ws"))
@@ -67,3 +85,33 @@ def test_saving_edited_targets_persists(empty_workspace):
     at.button[0].click().run()  # save the plan unchanged
     assert not at.exception
     assert workspace.targets_path(empty_workspace) is not None
+
+
+def test_upload_with_unusual_headers_mapped_in_form_then_saved(empty_workspace, tmp_path):
+    """Data page: a ledger whose headers are not recognised gets an error and a field-mapping form;
+    after mapping, it reads, saves as the workspace, and every page runs on it."""
+    import pandas as pd
+
+    from geodata.demo import load_demo
+
+    units_path, fac_path = load_demo()
+    ledger = pd.read_csv(fac_path, dtype=str).rename(columns={"名称": "机构名", "类型": "服务类型"})
+    raw = ("设施台账\n" + ledger.to_csv(index=False)).encode("gbk")
+    at = run_page("pages/data.py")
+    at.file_uploader[1].set_value(("台账.csv", raw, "text/csv")).run()
+    assert not at.exception
+    assert any("找不到必需的列" in e.value for e in at.error)
+    name_box = next(s for s in at.selectbox if s.label == "名称 *")
+    assert "服务类型" in name_box.options  # the real header row offered, not the title row
+    name_box.set_value("机构名")
+    next(s for s in at.selectbox if s.label == "类型 *").set_value("服务类型")
+    next(b for b in at.button if b.label == "应用字段对应").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("设施表读取成功: 1178 条记录" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "保存为工作区并使用").click().run()
+    assert not at.exception
+    assert workspace.state()["source"] == "workspace"
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, page

@@ -4,6 +4,7 @@ Usage: python tools/screenshots.py [BASE_URL] [OUT_DIR] [PAGE,PAGE...]
 (default http://localhost:8501, screenshots/, every page)
 Needs Debian's chromium (/usr/bin/chromium) and the playwright package (no browser download).
 """
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        height = int(os.environ.get("SHOT_HEIGHT", "1100"))  # Streamlit scrolls inside; full_page alone cuts
+        page = browser.new_page(viewport={"width": 1500, "height": height})
         wanted = sys.argv[3].split(",") if len(sys.argv) > 3 else list(PAGES)
         for name, path in PAGES.items():
             if name not in wanted:
