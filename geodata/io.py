@@ -471,6 +471,7 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
     for f in ("address", "operating_status", "stated_township", "stated_district"):
         out[f] = table[cols[f]].fillna("").astype(str).str.strip() if f in cols else ""
     out["beds"] = pd.to_numeric(table[cols["beds"]], errors="coerce") if "beds" in cols else np.nan
+    out["built_year"] = (_year(table[cols["built_year"]]) if "built_year" in cols else pd.Series(pd.NA, index=table.index)).astype("Int64")
     functions = table[cols["functions"]].fillna("").astype(str) if "functions" in cols else None
     for zh, col in FUNCTION_COLUMNS.items():
         if col in cols:
@@ -487,6 +488,13 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
         report.notes.append(f"{len(bad)} 条记录的坐标换算后不在中国范围内(坐标系选错或数值有误?), 按缺少坐标处理。")
     report.rows = len(gdf)
     return gdf, report
+
+
+def _year(values: pd.Series) -> pd.Series:
+    """Four-digit year from '2019', '2019年', '2019-06-01', '2019.6' or an Excel date; else missing."""
+    text = values.fillna("").astype(str).map(lambda v: unicodedata.normalize("NFKC", v))
+    year = pd.to_numeric(text.str.extract(r"((?:19|20)\d{2})", expand=False), errors="coerce")
+    return year.where(year.between(1949, 2100))
 
 
 def _read_sheets(raw: bytes, filename: str, report: ReadReport, sheet: str | None,

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from coverage.catalog import MEASURES, UNIT_LEVELS, plans, validate_targets
+from coverage.catalog import MEASURES, UNIT_LEVELS, plans, targets_as_text, validate_targets
 from coverage.errors import CoverageError
 from geodata import workspace
 from pages import _shared
@@ -40,15 +40,16 @@ edited = st.data_editor(
         "source_ref": st.column_config.TextColumn("出处"),
         "source_quote": st.column_config.TextColumn("原文摘录", width="large"),
         "note": st.column_config.TextColumn("备注", width="large"),
+        "baseline_value": st.column_config.NumberColumn("基期值", help="评估用: 规划基期(如2020年)的现状, 覆盖率填 0-1; 规划未给出可留空"),
+        "baseline_year": st.column_config.NumberColumn("基期年份", format="%d"),
     },
 )
 
 c1, c2 = st.columns(2)
 if c1.button("保存指标", type="primary", disabled=not plan):
     new = edited.assign(plan=plan, facility_class=edited["facility_class"].map(by_name).fillna(edited["facility_class"]))
-    new = new.fillna("").astype(str).replace({r"\.0$": ""}, regex=True)
-    new["target_value"] = edited["target_value"].astype(str)
-    combined = pd.concat([all_targets[all_targets["plan"] != plan].astype(str), new[all_targets.columns]], ignore_index=True)
+    combined = pd.concat([targets_as_text(all_targets[all_targets["plan"] != plan]), targets_as_text(new[all_targets.columns])],
+                         ignore_index=True)
     try:
         checked = validate_targets(combined, classes)
     except CoverageError as err:
