@@ -1,7 +1,13 @@
-"""Command line: `python -m coverage compute --units U --facilities F [--plan NAME] --out DIR`.
+"""Command line.
 
-Writes assignments.csv, coverage.csv, uncovered.csv (UTF-8 with BOM, so Excel opens them) and
-quality.json into DIR. Exit status 2 with a Chinese message on input a planner can fix.
+`python -m coverage compute --units U --facilities F [--plan NAME] --out DIR` writes
+assignments.csv, coverage.csv, uncovered.csv (UTF-8 with BOM, so Excel opens them) and
+quality.json into DIR.
+
+`python -m coverage report --units U --facilities F [--plan NAME] --format docx,pptx,pdf,xlsx,png --out DIR`
+writes the meeting pack (see geodata.meeting_pack) and coverage.csv beside it.
+
+Exit status 2 with a Chinese message on input a planner can fix.
 """
 from __future__ import annotations
 
@@ -90,10 +96,38 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
     return quality
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coverage", description="乡镇(街道)设施覆盖率计算")
-    sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("compute", help="计算覆盖率并输出 CSV/JSON")
+def report(units_path: Path, facilities_path: Path, out: Path, *, formats: list[str], plan: str | None = None,
+           targets_path: Path = TARGETS_CSV, config: CoverageConfig = CoverageConfig(), facility_crs: str = "auto",
+           units_crs: str | None = None, unit_fields: dict[str, str] | None = None,
+           facility_fields: dict[str, str] | None = None, target_ids: list[str] | None = None,
+           districts: list[str] | None = None, baseline_year: int = 2020) -> list[Path]:
+    """Build the meeting pack into `out`; returns the files written."""
+    from geodata.meeting_pack import build_pack, pack_data  # noqa: PLC0415
+    from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
+
+    classes = load_classes()
+    targets = select_plan(load_targets(targets_path, classes), plan)
+    units, facilities, unit_report, fac_report, prep_report = load_inputs(
+        units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
+        unit_fields=unit_fields, facility_fields=facility_fields)
+    data = pack_data(units, facilities, targets, classes, config, plan=targets["plan"].iloc[0], baseline_year=baseline_year,
+                     source=f"{units_path.name}; {facilities_path.name}")
+    data.quality = quality_summary(data.assigned, unit_report, fac_report, prep_report,
+                                   topology_summary(topology_problems(units)))
+    files = build_pack(data, formats, target_ids=target_ids, districts=districts,
+                       progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr))
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in files.items():
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written.append(path)
+    data.result.coverage.to_csv(out / "coverage.csv", index=False, encoding="utf-8-sig")
+    return written + [out / "coverage.csv"]
+
+
+def _input_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--units", type=Path, required=True, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
     c.add_argument("--facilities", type=Path, required=True, help="设施表: CSV / XLSX, WGS84 经纬度")
     c.add_argument("--plan", help=f"规划名称或其中一段文字(默认: {DEFAULT_PLAN})")
@@ -107,13 +141,35 @@ def main(argv: list[str] | None = None) -> int:
                    help="边界字段对应(自动识别不对时), 可重复: code=XZDM name=MC district_name=QXMC")
     c.add_argument("--facility-field", action="append", metavar="FIELD=COLUMN",
                    help="设施表列对应, 可重复: name=机构名 facility_class=服务类型 lon=东经 lat=北纬 address=地址")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coverage", description="乡镇(街道)设施覆盖率计算")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _input_arguments(sub.add_parser("compute", help="计算覆盖率并输出 CSV/JSON"))
+    r = sub.add_parser("report", help="生成会议材料: Word/PPT/PDF/Excel/专题图")
+    _input_arguments(r)
+    r.add_argument("--format", default="docx,pptx,pdf,xlsx,png", help="逗号分隔: docx,pptx,pdf,xlsx,png,svg(默认除 svg 外全部)")
+    r.add_argument("--indicators", help="只输出这些指标编号, 逗号分隔(如 SY-01,SY-05)")
+    r.add_argument("--districts", help="只输出这些区县代码, 逗号分隔")
+    r.add_argument("--baseline-year", type=int, default=2020, help="评估基期年份(默认 2020)")
     args = parser.parse_args(argv)
     config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
                             functional_zones_as_districts=not args.exclude_functional_zones)
+    common = dict(plan=args.plan, targets_path=args.targets, config=config, facility_crs=args.facility_crs,
+                  units_crs=args.units_crs)
     try:
-        quality = compute(args.units, args.facilities, args.out, plan=args.plan, targets_path=args.targets, config=config,
-                          facility_crs=args.facility_crs, units_crs=args.units_crs,
-                          unit_fields=parse_field_map(args.unit_field), facility_fields=parse_field_map(args.facility_field))
+        unit_fields, facility_fields = parse_field_map(args.unit_field), parse_field_map(args.facility_field)
+        if args.command == "report":
+            written = report(args.units, args.facilities, args.out, formats=[f.strip() for f in args.format.split(",") if f.strip()],
+                             unit_fields=unit_fields, facility_fields=facility_fields,
+                             target_ids=args.indicators.split(",") if args.indicators else None,
+                             districts=args.districts.split(",") if args.districts else None,
+                             baseline_year=args.baseline_year, **common)
+            print(f"已生成 {len(written)} 个文件, 写入 {args.out}")
+            return 0
+        quality = compute(args.units, args.facilities, args.out, unit_fields=unit_fields, facility_fields=facility_fields,
+                          **common)
     except CoverageError as err:
         print(f"错误: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,672 @@
+"""The meeting pack: thematic maps, a Word report, slides, a PDF and an Excel ledger, in Chinese.
+
+Every number comes from one `CoverageResult` through `coverage.evaluation`, so the report, the
+slides, the PDF and the ledger agree with `coverage.csv`.
+
+Fonts: Word gets 宋体/黑体 (w:eastAsia set on every style used, theme fonts removed so Word does
+not substitute), slides 微软雅黑 (a:ea on every run); these are the fonts of a 民政局 Windows PC.
+The PDF and the maps embed Noto Sans CJK SC (PyPI mplfonts), so they look the same everywhere.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from coverage.evaluate import AREA_CODE, CoverageResult, counting_facilities
+from coverage.evaluation import (
+    EVALUATION_COLUMNS, INDICATOR_COLUMNS, district_table, indicator_table, percent_text,
+)
+from geodata.export import _safe
+
+FORMATS = {"docx": "Word 报告", "pptx": "PPT 幻灯片", "pdf": "PDF 报告", "xlsx": "Excel 台账", "png": "专题图 PNG(300dpi) + 分区图册 PDF",
+           "svg": "专题图 SVG(矢量)"}
+WORD_BODY_FONT, WORD_HEADING_FONT, LATIN_FONT = "宋体", "黑体", "Times New Roman"
+SLIDE_FONT = "微软雅黑"
+
+
+@dataclass
+class PackData:
+    """Everything a pack is made from (already computed; building does no assignment)."""
+
+    plan: str
+    units: object  # GeoDataFrame of townships
+    assigned: pd.DataFrame  # coverage.assign.assign_facilities output (with lon/lat)
+    result: CoverageResult
+    targets: pd.DataFrame  # the plan's catalogue rows
+    classes: object  # ClassCatalog
+    config: object  # CoverageConfig
+    quality: dict = field(default_factory=dict)
+    evaluation: pd.DataFrame | None = None  # coverage.evaluation.evaluation_table
+    source: str = ""
+    demo: bool = False
+    made_on: date = field(default_factory=date.today)
+
+    @property
+    def date_text(self) -> str:
+        return f"{self.made_on.year}年{self.made_on.month}月{self.made_on.day}日"
+
+    @property
+    def area_name(self) -> str:
+        return self.plan.split("民政")[0].split("2022")[0] if "民政" in self.plan else "本地区"
+
+
+def sheet_name(text: str, used: set[str]) -> str:
+    """An Excel sheet name: no []:*?/\\, at most 31 characters, unique."""
+    base = "".join(ch for ch in text if ch not in "[]:*?/\\")[:31] or "Sheet"
+    name, k = base, 2
+    while name in used:
+        name = f"{base[:28]}~{k}"
+        k += 1
+    used.add(name)
+    return name
+
+
+# ------------------------------------------------------------------ shared pieces
+
+def _target_rows(data: PackData, target_ids: list[str] | None) -> pd.DataFrame:
+    rows = data.targets
+    if target_ids is not None:
+        rows = rows[rows["target_id"].isin(target_ids)]
+    return rows.reset_index(drop=True)
+
+
+def _counting(data: PackData) -> pd.DataFrame:
+    return counting_facilities(data.assigned, data.classes, data.config)
+
+
+def _covered_codes(data: PackData, target) -> pd.Series:
+    """Unit (or district) code -> covered, for the units the target counts."""
+    cov = data.result.coverage
+    if target.measure == "count":
+        return pd.Series(dtype=bool)
+    unc = data.result.uncovered
+    missing = set(unc.loc[unc["target_id"] == target.target_id, "unit_code"])
+    if target.unit_level == "县(市、区)":
+        codes = cov.loc[(cov["target_id"] == target.target_id) & (cov["district_code"] != AREA_CODE), "district_code"]
+    else:
+        units = data.units
+        pool = units if target.unit_level == "乡镇(街道)" else units[units["kind"].eq("街道")] if target.unit_level == "街道" \
+            else units[units["kind"].isin(["镇", "乡"])]
+        codes = pool["code"]
+    return pd.Series({c: c not in missing for c in codes})
+
+
+def _facility_points(data: PackData, class_id: str, counting: pd.DataFrame) -> pd.DataFrame:
+    ids = set(counting.loc[counting["facility_class"] == class_id, "facility_id"])
+    pts = data.assigned[data.assigned["facility_id"].isin(ids) & data.assigned["status"].isin(["assigned", "by_address"])]
+    return pts.drop_duplicates("facility_id")
+
+
+def _key_figures(row: pd.Series, districts: pd.DataFrame) -> list[tuple[str, str]]:
+    """(label, value) pairs for a slide or a map subtitle."""
+    if row["measure"] == "count":
+        return [("现有数量", f"{int(row['units_covered'])} 个"), ("目标", f"{row['target_value']:g} 个({row['target_year']}年)"),
+                ("差距", "已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个")]
+    met = districts["met"].astype(bool)
+    return [("覆盖率", percent_text(row["rate"])), ("目标", f"{row['target_rate'] * 100:g}%({row['target_year']}年)"),
+            ("已覆盖", f"{int(row['units_covered'])} / {int(row['units_total'])}"),
+            ("差距", "已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个"),
+            ("达标区县", f"{int(met.sum())} / {len(districts)}")]
+
+
+def _subtitle(data: PackData, row: pd.Series) -> str:
+    if row["measure"] == "count":
+        return f"{data.area_name} · 现有 {int(row['units_covered'])} 个 / 目标 {row['target_value']:g} 个({row['target_year']}年)"
+    gap = "已达标" if row["met"] else f"还需{int(row['units_needed'])}个单元"
+    return (f"{data.area_name} · 现状 {percent_text(row['rate'])} / 目标 {row['target_rate'] * 100:g}%"
+            f"({row['target_year']}年) · {gap}")
+
+
+# ------------------------------------------------------------------ maps
+
+def indicator_maps(data: PackData, target_ids: list[str] | None = None, *, districts: list[str] | None = None,
+                   dpi: int = 300, progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    """target_id -> matplotlib Figure of that indicator (whole area, or the chosen districts)."""
+    from geodata.thematic import coverage_map_figure, map_layers  # noqa: PLC0415
+
+    counting = _counting(data)
+    area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
+    units = data.units if not districts else data.units[data.units["district_code"].isin(districts)]
+    layers = map_layers(units)
+    figures = {}
+    for t in _target_rows(data, target_ids).itertuples(index=False):
+        if progress:
+            progress(f"绘制专题图: {t.indicator}")
+        covered = _covered_codes(data, t)
+        pts = _facility_points(data, t.facility_class, counting)
+        if districts:
+            pts = pts[pts["district_code"].isin(districts)]
+        figures[t.target_id] = coverage_map_figure(
+            units, covered, pts, title=t.indicator, subtitle=_subtitle(data, area.loc[t.target_id]), level=t.unit_level,
+            class_name=data.classes.names.get(t.facility_class, t.facility_class), source=data.source,
+            date_text=data.date_text, layers=layers)
+    return figures
+
+
+def district_map_book(data: PackData, target_id: str, districts: list[str] | None = None) -> bytes:
+    """A PDF with one page per district: its townships for one indicator, named, with facilities."""
+    from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
+
+    from geodata.thematic import coverage_map_figure  # noqa: PLC0415
+
+    t = next(_target_rows(data, [target_id]).itertuples(index=False))
+    covered = _covered_codes(data, t)
+    pts = _facility_points(data, t.facility_class, _counting(data))
+    rows = data.result.coverage[(data.result.coverage["target_id"] == target_id)].set_index("district_code")
+    buf = io.BytesIO()
+    with PdfPages(buf) as pdf:
+        for code, units in data.units.groupby("district_code", sort=True):
+            if districts and code not in districts:
+                continue
+            name = units["district_name"].iloc[0]
+            sub = ""
+            if code in rows.index and t.measure != "count":
+                r = rows.loc[code]
+                sub = (f"{name} · 覆盖率 {percent_text(r['rate'])}({int(r['units_covered'])}/{int(r['units_total'])}) · 目标 "
+                       f"{r['target_rate'] * 100:g}% · " + ("已达标" if r["met"] else f"还需{int(r['units_needed'])}个"))
+            fig = coverage_map_figure(units, covered, pts[pts["district_code"] == code], title=f"{name} · {t.indicator}",
+                                      subtitle=sub, level=t.unit_level, label_townships=True,
+                                      class_name=data.classes.names.get(t.facility_class, t.facility_class),
+                                      source=data.source, date_text=data.date_text)
+            pdf.savefig(fig)
+        info = pdf.infodict()
+        info["Title"] = f"{data.plan} 分区图册"
+    return buf.getvalue()
+
+
+
+
+# ------------------------------------------------------------------ Excel ledger
+
+def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: list[str] | None = None) -> bytes:
+    """Sheets: 指标汇总, (评估), one per indicator with every unit covered or not and its facilities,
+    and 设施 with each facility's assigned township. Widths fitted, header frozen, no formulas."""
+    from openpyxl import Workbook  # noqa: PLC0415
+    from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415
+
+    counting = _counting(data)
+    units = data.units if not districts else data.units[data.units["district_code"].isin(districts)]
+    names = dict(zip(data.assigned["facility_id"], data.assigned["name"]))
+    sheets: list[tuple[str, pd.DataFrame]] = [("指标汇总", indicator_table(data.result, target_ids)[INDICATOR_COLUMNS])]
+    if data.evaluation is not None and len(data.evaluation):
+        ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
+        sheets.append(("评估", ev[EVALUATION_COLUMNS]))
+    for t in _target_rows(data, target_ids).itertuples(index=False):
+        rows = counting[counting["facility_class"] == t.facility_class]
+        if t.unit_level == "县(市、区)":
+            base = units.drop_duplicates("district_code")[["district_code", "district_name"]].sort_values("district_code")
+            key, frame = "district_code", pd.DataFrame({"区县代码": base["district_code"], "区县": base["district_name"]})
+        else:
+            pool = units if t.unit_level in ("乡镇(街道)", "全市") else units[units["kind"].eq("街道")] if t.unit_level == "街道" \
+                else units[units["kind"].isin(["镇", "乡"])]
+            pool = pool.sort_values("code")
+            key, frame = "unit_code", pd.DataFrame({"乡镇代码": pool["code"], "乡镇(街道)": pool["name"], "类型": pool["kind"],
+                                                     "区县": pool["district_name"]})
+        codes = frame.iloc[:, 0]
+        grouped = rows.groupby(key)["facility_id"].agg(list)
+        lists = codes.map(grouped).map(lambda v: v if isinstance(v, list) else [])
+        frame["设施数"] = lists.map(len).astype(int)
+        if t.measure == "coverage":
+            frame["是否覆盖"] = np.where(frame["设施数"] > 0, "已覆盖", "未覆盖")
+        frame["设施名称"] = lists.map(lambda ids: "、".join(str(names.get(i, i)) for i in ids))
+        sheets.append((f"{t.target_id} {t.indicator}", frame.reset_index(drop=True)))
+    fac = data.assigned
+    if districts:
+        fac = fac[fac["district_code"].isin(districts) | fac["district_code"].isna()]
+    unit_names = dict(zip(data.units["code"], data.units["name"]))
+    from coverage.assign import ASSIGNMENT_STATUSES  # noqa: PLC0415
+
+    sheets.append(("设施", pd.DataFrame({
+        "编号": fac["facility_id"], "名称": fac["name"], "设施类别": fac["facility_class"].map(data.classes.names).fillna("未识别"),
+        "经度(WGS84)": fac["lon"].round(6), "纬度(WGS84)": fac["lat"].round(6), "乡镇代码": fac["unit_code"],
+        "所属乡镇(街道)": fac["unit_code"].map(unit_names), "区县代码": fac["district_code"],
+        "状态": fac.get("operating_status", ""), "归属情况": fac["status"].map(ASSIGNMENT_STATUSES),
+    })))
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    for title, frame in sheets:
+        ws = wb.create_sheet(sheet_name(title, used))
+        ws.append([str(c) for c in frame.columns])
+        for values in frame.itertuples(index=False):
+            ws.append([_cell(v) for v in values])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.fill = head_fill
+            cell.alignment = Alignment(horizontal="center", vertical="center")
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(frame.columns, start=1):
+            values = [str(col)] + [str(v) for v in frame[col].head(300)]
+            width = max(len(v.encode("gbk", errors="replace")) for v in values)
+            ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cell(value):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    return _safe(value) if isinstance(value, str) else str(value)
+
+
+# ------------------------------------------------------------------ content shared by Word and PDF
+
+def _quality_lines(data: PackData) -> list[str]:
+    q = data.quality or {}
+    lines = []
+    if q.get("unit_file"):
+        u = q["unit_file"]
+        lines.append(f"乡镇边界: {u.get('filename') or '—'}, {u.get('rows', '—')} 个乡镇(街道); 坐标系 {u.get('crs') or '—'}"
+                     + (f"; 编码 {u['encoding']}" if u.get("encoding") else ""))
+    if q.get("facility_file"):
+        f = q["facility_file"]
+        lines.append(f"设施台账: {f.get('filename') or '—'}, {f.get('rows', '—')} 条记录; 坐标系 {q.get('point_system_label') or '—'}"
+                     + (f"; 编码 {f['encoding']}" if f.get("encoding") else ""))
+    counts = q.get("status_counts", {})
+    if counts:
+        lines.append(f"归属情况: 已归属 {counts.get('assigned', 0)} 条, 按地址归属 {counts.get('by_address', 0)} 条, "
+                     f"不在任何乡镇范围内 {counts.get('outside', 0)} 条, 重复 {counts.get('duplicate', 0)} 条, "
+                     f"类别无法识别 {counts.get('unknown_class', 0)} 条, 缺少坐标 {counts.get('no_coordinates', 0)} 条。")
+    topo = q.get("topology")
+    if topo:
+        lines.append(f"边界拓扑: 重叠 {topo.get('overlaps', 0)} 处({topo.get('overlap_area_m2', 0):,.0f} 平方米), "
+                     f"缝隙 {topo.get('gaps', 0)} 处({topo.get('gap_area_m2', 0):,.0f} 平方米)。")
+    statuses = "、".join(data.config.counted_statuses)
+    lines.append(f"统计口径: 计入状态为「{statuses}」的设施; 位于乡镇交界线上的设施按最小乡镇代码归属一次; "
+                 "覆盖 = 该单元内至少有 1 处该类设施。")
+    if data.demo:
+        lines.append("注意: 本报告使用内置演示数据, 乡镇边界形状与设施均为示意生成, 不代表实际情况。")
+    return lines
+
+
+def _uncovered_text(data: PackData, target_id: str, districts: list[str] | None) -> list[tuple[str, str]]:
+    unc = data.result.uncovered
+    unc = unc[unc["target_id"] == target_id]
+    if districts:
+        unc = unc[unc["district_code"].isin(districts)]
+    return [(name, "、".join(g["unit_name"])) for name, g in unc.groupby("district_name", sort=False)]
+
+
+def _district_rows(data: PackData, target_id: str, districts: list[str] | None) -> pd.DataFrame:
+    table = district_table(data.result, target_id)
+    if districts and len(table):
+        keep = data.result.coverage.loc[(data.result.coverage["target_id"] == target_id)
+                                        & data.result.coverage["district_code"].isin(districts), "district_name"]
+        table = table[table["区县"].isin(set(keep))]
+    return table
+
+
+# ------------------------------------------------------------------ Word
+
+def _set_east_asian(style_or_run_element, east_asian: str, latin: str = LATIN_FONT) -> None:
+    from docx.oxml import OxmlElement  # noqa: PLC0415
+    from docx.oxml.ns import qn  # noqa: PLC0415
+
+    rpr = style_or_run_element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
+    fonts.set(qn("w:ascii"), latin)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:eastAsia"), east_asian)
+
+
+def report_docx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
+                districts: list[str] | None = None) -> bytes:
+    from docx import Document  # noqa: PLC0415
+    from docx.enum.table import WD_TABLE_ALIGNMENT  # noqa: PLC0415
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415
+    from docx.shared import Cm, Pt  # noqa: PLC0415
+
+    doc = Document()
+    section = doc.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.left_margin = section.right_margin = Cm(2.2)
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "Heading 3", "Caption", "Table Grid", "List Bullet"):
+        style = doc.styles[name]
+        heading = name.startswith(("Heading", "Title"))
+        _set_east_asian(style.element, WORD_HEADING_FONT if heading else WORD_BODY_FONT)
+    doc.styles["Normal"].font.size = Pt(11)
+    title = doc.add_paragraph(f"{data.plan}\n设施覆盖评估报告", style="Title")
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    meta = doc.add_paragraph(f"编制日期: {data.date_text}")
+    meta.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    doc.add_heading("一、数据来源与数据质量", level=1)
+    for line in _quality_lines(data):
+        doc.add_paragraph(line, style="List Bullet")
+
+    def add_table(frame: pd.DataFrame, widths_cm: list[float] | None = None):
+        table = doc.add_table(rows=1, cols=len(frame.columns), style="Table Grid")
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for cell, col in zip(table.rows[0].cells, frame.columns):
+            cell.text = str(col)
+            for run in cell.paragraphs[0].runs:
+                run.font.bold = True
+        for values in frame.itertuples(index=False):
+            cells = table.add_row().cells
+            for cell, v in zip(cells, values):
+                cell.text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+        for row in table.rows:
+            for k, cell in enumerate(row.cells):
+                for p in cell.paragraphs:
+                    for run in p.runs:
+                        run.font.size = Pt(9)
+                if widths_cm:
+                    cell.width = Cm(widths_cm[k])
+        return table
+
+    doc.add_heading("二、主要指标完成情况", level=1)
+    doc.add_paragraph(f"表1  {data.area_name}民政设施主要指标(全市)", style="Caption")
+    add_table(indicator_table(data.result, target_ids)[INDICATOR_COLUMNS], [6.0, 1.1, 1.5, 1.6, 3.4, 1.4, 1.6])
+    if data.evaluation is not None and len(data.evaluation):
+        ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
+        doc.add_heading("三、规划实施评估", level=1)
+        doc.add_paragraph("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照"
+                          "判断是否符合序时进度。基期值按规划所载, 规划未载明的按设施建成年份推算(未填建成年份的设施不计入基期)。")
+        doc.add_paragraph("表2  规划实施评估", style="Caption")
+        add_table(ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]], [5.2, 1.6, 1.6, 1.6, 1.6, 1.6, 2.4])
+    doc.add_heading("四、分指标情况", level=1)
+    for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
+        doc.add_heading(f"{i}. {t.indicator}", level=2)
+        table = _district_rows(data, t.target_id, districts)
+        if len(table):
+            add_table(table)
+        if t.target_id in maps_png:
+            doc.add_picture(io.BytesIO(maps_png[t.target_id]), width=Cm(16.5))
+            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            doc.add_paragraph(f"图{i}  {t.indicator}", style="Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
+        uncovered = _uncovered_text(data, t.target_id, districts)
+        if uncovered:
+            doc.add_paragraph("未覆盖单元:")
+            for district, names in uncovered:
+                doc.add_paragraph(f"{district}: {names}", style="List Bullet")
+        elif t.measure == "coverage":
+            doc.add_paragraph("全部单元均已覆盖。")
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ slides
+
+def _ea_run(run, size_pt: float | None = None, bold: bool = False, colour: str | None = None) -> None:
+    from pptx.dml.color import RGBColor  # noqa: PLC0415
+    from pptx.oxml.ns import qn  # noqa: PLC0415
+    from pptx.util import Pt  # noqa: PLC0415
+
+    font = run.font
+    font.name = SLIDE_FONT  # a:latin
+    if size_pt:
+        font.size = Pt(size_pt)
+    font.bold = bold
+    if colour:
+        font.color.rgb = RGBColor.from_string(colour)
+    rpr = run._r.get_or_add_rPr()
+    for tag in ("a:ea", "a:cs"):
+        el = rpr.find(qn(tag))
+        if el is None:
+            el = rpr.makeelement(qn(tag), {})
+            latin = rpr.find(qn("a:latin"))
+            if latin is not None:
+                latin.addnext(el)
+            else:
+                rpr.append(el)
+        el.set("typeface", SLIDE_FONT)
+
+
+def _text_box(slide, left, top, width, height, lines: list[tuple[str, float, bool, str | None]]):
+    from pptx.util import Emu  # noqa: PLC0415
+
+    box = slide.shapes.add_textbox(Emu(left), Emu(top), Emu(width), Emu(height))
+    frame = box.text_frame
+    frame.word_wrap = True
+    for k, (text, size, bold, colour) in enumerate(lines):
+        p = frame.paragraphs[0] if k == 0 else frame.add_paragraph()
+        run = p.add_run()
+        run.text = text
+        _ea_run(run, size, bold, colour)
+    return box
+
+
+def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
+                districts: list[str] | None = None) -> bytes:
+    from pptx import Presentation  # noqa: PLC0415
+    from pptx.util import Emu, Inches, Pt  # noqa: PLC0415
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    blank = prs.slide_layouts[6]
+    W, H = prs.slide_width, prs.slide_height
+    inch = Inches(1)
+
+    s = prs.slides.add_slide(blank)
+    _text_box(s, int(0.8 * inch), int(2.3 * inch), int(W - 1.6 * inch), int(3 * inch), [
+        (data.plan, 34, True, "1F3B73"), ("设施覆盖评估", 28, False, "1F3B73"),
+        (data.date_text + ("  ·  演示数据(示意)" if data.demo else ""), 16, False, "555555")])
+
+    area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
+    for t in _target_rows(data, target_ids).itertuples(index=False):
+        s = prs.slides.add_slide(blank)
+        _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch), [(t.indicator, 26, True, "1F3B73")])
+        if t.target_id in maps_png:
+            s.shapes.add_picture(io.BytesIO(maps_png[t.target_id]), int(0.4 * inch), int(1.15 * inch), height=int(6.1 * inch))
+        per = data.result.coverage[(data.result.coverage["target_id"] == t.target_id) & (data.result.coverage["district_code"] != AREA_CODE)]
+        lines = [("关键数字", 18, True, "1F3B73")]
+        for label, value in _key_figures(area.loc[t.target_id], per):
+            lines += [(label, 13, False, "666666"), (value, 22, True, "222222")]
+        lines.append((f"属性: {t.binding or '—'}", 12, False, "666666"))
+        _text_box(s, int(8.9 * inch), int(1.3 * inch), int(4.0 * inch), int(5.8 * inch), lines)
+
+    # summary: what is still needed per district
+    s = prs.slides.add_slide(blank)
+    _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch), [("各区县仍需补齐的指标", 26, True, "1F3B73")])
+    cov = data.result.coverage
+    chosen = set(_target_rows(data, target_ids)["target_id"])
+    per = cov[(cov["district_code"] != AREA_CODE) & cov["target_id"].isin(chosen) & (cov["measure"] == "coverage")]
+    if districts:
+        per = per[per["district_code"].isin(districts)]
+    rows = []
+    for (code, name), g in per.groupby(["district_code", "district_name"], sort=True):
+        short = g[~g["met"].astype(bool)]
+        needs = "; ".join(f"{r.class_name} {int(r.units_needed)}" for r in short.itertuples())
+        rows.append((name, f"{len(short)} / {len(g)}", needs or "全部达标"))
+    shape = s.shapes.add_table(len(rows) + 1, 3, int(0.5 * inch), int(1.2 * inch), int(W - inch), int(0.4 * inch * (len(rows) + 1)))
+    table = shape.table
+    table.columns[0].width, table.columns[1].width = Emu(int(1.8 * inch)), Emu(int(1.6 * inch))
+    table.columns[2].width = Emu(int(W - inch - 3.4 * inch))
+    for j, head in enumerate(["区县", "未达标指标", "还需补齐(类别 个数)"]):
+        table.cell(0, j).text = head
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            table.cell(i, j).text = value
+    for r in table.rows:
+        for c in r.cells:
+            for p in c.text_frame.paragraphs:
+                for run in p.runs:
+                    _ea_run(run, 12 if len(rows) < 12 else 10)
+    _ = Pt
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ PDF
+
+def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
+               districts: list[str] | None = None) -> bytes:
+    """The Word report's content as an A4 PDF with Noto Sans CJK SC embedded (subset)."""
+    from fpdf import FPDF  # noqa: PLC0415
+    from fpdf.enums import WrapMode, XPos, YPos  # noqa: PLC0415
+    from fpdf.fonts import FontFace  # noqa: PLC0415
+
+    from geodata.thematic import cjk_font_path  # noqa: PLC0415
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_font("cjk", "", str(cjk_font_path()))
+    pdf.set_title(f"{data.plan} 设施覆盖评估报告")
+    pdf.set_creator("民政设施覆盖分析")
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def para(text: str, size: float = 10.5, h: float = 6.0, align: str = "L"):
+        pdf.set_font("cjk", size=size)
+        pdf.multi_cell(width, h, text, wrapmode=WrapMode.CHAR, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def heading(text: str, size: float = 15):
+        pdf.ln(2)
+        para(text, size, h=size * 0.55)
+        pdf.ln(1)
+
+    def table(frame: pd.DataFrame, widths: list[float] | None = None, size: float = 8.5):
+        pdf.set_font("cjk", size=size)
+        cols = list(frame.columns)
+        widths = widths or [width / len(cols)] * len(cols)
+        with pdf.table(col_widths=widths, text_align="CENTER", line_height=size * 0.55, width=width,
+                       wrapmode=WrapMode.CHAR, headings_style=FontFace(emphasis="", fill_color=(221, 235, 247))) as tbl:
+            tbl.row([str(c) for c in cols])
+            for values in frame.itertuples(index=False):
+                tbl.row(["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values])
+        pdf.ln(2)
+
+    para(f"{data.plan}\n设施覆盖评估报告", 20, h=11, align="C")
+    para(f"编制日期: {data.date_text}", 11, align="C")
+    heading("一、数据来源与数据质量")
+    for line in _quality_lines(data):
+        para("• " + line, 10)
+    heading("二、主要指标完成情况")
+    para(f"表1  {data.area_name}民政设施主要指标(全市)", 9.5, align="C")
+    table(indicator_table(data.result, target_ids)[INDICATOR_COLUMNS], [62, 10, 16, 18, 34, 14, 16])
+    if data.evaluation is not None and len(data.evaluation):
+        ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
+        heading("三、规划实施评估")
+        para("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照判断是否符合序时进度。", 9.5)
+        table(ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]], [58, 16, 16, 16, 16, 18, 30])
+    heading("四、分指标情况")
+    for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
+        heading(f"{i}. {t.indicator}", 12.5)
+        rows = _district_rows(data, t.target_id, districts)
+        if len(rows):
+            table(rows)
+        if t.target_id in maps_png:
+            img_w = width
+            if pdf.get_y() + img_w * 0.75 > pdf.h - pdf.b_margin:
+                pdf.add_page()
+            pdf.image(io.BytesIO(maps_png[t.target_id]), x=pdf.l_margin, w=img_w)
+            para(f"图{i}  {t.indicator}", 9, align="C")
+        for district, names in _uncovered_text(data, t.target_id, districts):
+            para(f"未覆盖 · {district}: {names}", 9.5)
+    return bytes(pdf.output())
+
+
+# ------------------------------------------------------------------ the whole pack
+
+def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | None = None,
+               districts: list[str] | None = None, book_target: str | None = None,
+               progress: Callable[[float, str], None] | None = None) -> dict[str, bytes]:
+    """filename -> bytes for the chosen formats (see FORMATS), plus "会议材料.zip" holding them all.
+
+    Maps are drawn once (300 dpi PNG) and reused, downscaled, in Word, slides and PDF.
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        from coverage.errors import InputFileError  # noqa: PLC0415
+
+        raise InputFileError(f"不支持的输出格式: {', '.join(unknown)}; 可选 {', '.join(FORMATS)}。")
+    chosen = _target_rows(data, target_ids)
+    ids = chosen["target_id"].tolist()
+    steps = len(ids) + len(formats) + 1
+    done = [0]
+
+    def tick(message: str):
+        done[0] += 1
+        if progress:
+            progress(min(done[0] / steps, 1.0), message)
+
+    out: dict[str, bytes] = {}
+    need_maps = any(f in formats for f in ("png", "svg", "docx", "pptx", "pdf"))
+    figures, png300, small = {}, {}, {}
+    if need_maps:
+        from geodata.thematic import raster_png_and_preview  # noqa: PLC0415
+
+        figures = indicator_maps(data, ids, districts=districts, progress=tick)
+        for tid, fig in figures.items():
+            png300[tid], small[tid] = raster_png_and_preview(fig, 300)
+    order = {tid: i for i, tid in enumerate(ids, start=1)}
+    stem = data.plan[:40]
+    if "png" in formats:
+        for tid, png in png300.items():
+            out[f"专题图/{order[tid]:02d}_{tid}.png"] = png
+        target = book_target or (ids[0] if ids else None)
+        if target is not None:
+            out[f"专题图/分区图册_{target}.pdf"] = district_map_book(data, target, districts)
+        tick("专题图与分区图册")
+    if "svg" in formats:
+        from geodata.thematic import figure_bytes  # noqa: PLC0415
+
+        for tid, fig in figures.items():
+            out[f"专题图/{order[tid]:02d}_{tid}.svg"] = figure_bytes(fig, "svg")
+        tick("SVG 矢量图")
+    if "xlsx" in formats:
+        out[f"{stem}_设施覆盖台账.xlsx"] = ledger_xlsx(data, ids, districts)
+        tick("Excel 台账")
+    if "docx" in formats:
+        out[f"{stem}_设施覆盖评估报告.docx"] = report_docx(data, small, ids, districts)
+        tick("Word 报告")
+    if "pptx" in formats:
+        out[f"{stem}_汇报.pptx"] = slides_pptx(data, small, ids, districts)
+        tick("幻灯片")
+    if "pdf" in formats:
+        out[f"{stem}_设施覆盖评估报告.pdf"] = report_pdf(data, small, ids, districts)
+        tick("PDF 报告")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in out.items():
+            zf.writestr(name, content)
+    out["会议材料.zip"] = buf.getvalue()
+    if progress:
+        progress(1.0, "完成")
+    return out
+
+
+def pack_data(units, facilities, targets: pd.DataFrame, classes, config, *, plan: str, quality: dict | None = None,
+              source: str = "", demo: bool = False, baseline_year: int = 2020, made_on: date | None = None,
+              assigned: pd.DataFrame | None = None, result: CoverageResult | None = None) -> PackData:
+    """Evaluate (unless `assigned`/`result` are given) and add the 中期/总结评估 table: baselines as
+    stated in the plan, else computed from the facilities' 建成年份 when the ledger has them."""
+    from coverage.evaluate import evaluate_layers  # noqa: PLC0415
+    from coverage.evaluation import evaluation_table, facilities_built_by, has_built_years  # noqa: PLC0415
+
+    if assigned is None or result is None:
+        assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
+    made_on = made_on or date.today()
+    baseline = None
+    if has_built_years(facilities):
+        before, _ = facilities_built_by(facilities, baseline_year)
+        _, baseline = evaluate_layers(units, before, targets, classes, config=config)
+    has_stated = targets["baseline_value"].notna().any() if "baseline_value" in targets.columns else False
+    evaluation = None
+    if baseline is not None or has_stated:
+        year = min(made_on.year, int(targets["target_year"].max()))
+        evaluation = evaluation_table(targets, result, baseline, baseline_year=baseline_year, evaluation_year=year)
+    return PackData(plan=plan, units=units, assigned=assigned, result=result, targets=targets, classes=classes,
+                    config=config, quality=quality or {}, evaluation=evaluation, source=source, demo=demo, made_on=made_on)
