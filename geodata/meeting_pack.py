@@ -487,7 +487,8 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
     rows = []
     for (code, name), g in per.groupby(["district_code", "district_name"], sort=True):
         short = g[~g["met"].astype(bool)]
-        needs = "; ".join(f"{r.class_name} {int(r.units_needed)}" for r in short.itertuples())
+        needs = "; ".join(f"{r.class_name}{'(' + r.level + ')' if r.level in ('街道', '乡镇') else ''} {int(r.units_needed)}"
+                          for r in short.itertuples())
         rows.append((name, f"{len(short)} / {len(g)}", needs or "全部达标"))
     shape = s.shapes.add_table(len(rows) + 1, 3, int(0.5 * inch), int(1.2 * inch), int(W - inch), int(0.4 * inch * (len(rows) + 1)))
     table = shape.table

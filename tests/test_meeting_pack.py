@@ -1,0 +1,196 @@
+"""The meeting pack read back: numbers equal coverage.csv, fonts set or embedded, maps real images."""
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from PIL import Image
+
+from coverage.__main__ import main
+from coverage.catalog import load_classes, load_targets
+from coverage.evaluate import AREA_CODE, evaluate_layers
+from coverage.evaluation import evaluation_table, percent_text
+from geodata.demo import load_demo
+from geodata.meeting_pack import sheet_name
+from geodata.thematic import nice_scale_length_m
+
+CLASSES = load_classes()
+
+
+# ----------------------------------------------------------------- fast: pure pieces
+
+def test_scale_bar_lengths_are_round():
+    assert nice_scale_length_m(100_000) == 20_000
+    assert nice_scale_length_m(36_000) == 5_000
+    assert nice_scale_length_m(7_300) == 1_000
+
+
+def test_sheet_names_are_valid_and_unique():
+    used = set()
+    a = sheet_name("SY-01 乡镇(街道)范围具备综合功能的养老服务机构覆盖率[2025]", used)
+    b = sheet_name("SY-01 乡镇(街道)范围具备综合功能的养老服务机构覆盖率[2025]", used)
+    assert len(a) <= 31 and len(b) <= 31 and a != b and not set("[]:*?/\\") & set(a + b)
+
+
+def test_evaluation_status_and_progress():
+    from shapely.geometry import box
+    import geopandas as gpd
+
+    units = gpd.GeoDataFrame({"code": [f"42030200{i}" for i in range(5)], "name": list("甲乙丙丁戊"),
+                              "district_code": "420302", "district_name": "茅箭区", "kind": "镇"},
+                             geometry=[box(110 + i / 10, 32, 110.1 + i / 10, 32.1) for i in range(5)], crs=4326)
+    fac = gpd.GeoDataFrame({"facility_id": ["a", "b"], "name": ["x", "y"], "facility_class": ["social_work_station"] * 2,
+                            "operating_status": "运营"}, geometry=gpd.points_from_xy([110.05, 110.15], [32.05, 32.05]), crs=4326)
+    targets = pd.DataFrame([{"target_id": "T1", "plan": "p", "indicator": "社工站覆盖率", "facility_class": "social_work_station",
+                             "measure": "coverage", "unit_level": "乡镇(街道)", "target_value": 1.0, "target_year": 2025,
+                             "binding": "约束性", "baseline_value": 0.2, "baseline_year": 2020}])
+    _, result = evaluate_layers(units, fac, targets, CLASSES)
+    mid = evaluation_table(targets, result, evaluation_year=2023).iloc[0]  # 40%: 25% of the way, 60% of the time
+    assert mid["现状值"] == "40.0%" and mid["完成率"] == "40.0%" and mid["目标进度"] == "25.0%"
+    assert mid["状态"] == "滞后于序时进度" and mid["基期来源"] == "规划(2020年)"
+    early = evaluation_table(targets, result, evaluation_year=2021).iloc[0]  # 20% of the time
+    assert early["状态"] == "符合序时进度"
+
+
+# ----------------------------------------------------------------- the whole pack on the demo (slow)
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pack")
+    units, facilities = load_demo()
+    assert main(["report", "--units", str(units), "--facilities", str(facilities), "--plan", "十堰",
+                 "--format", "docx,pptx,pdf,xlsx,png,svg", "--out", str(out)]) == 0
+    cov = pd.read_csv(out / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
+    return out, cov[cov["district_code"] == AREA_CODE].reset_index(drop=True)
+
+
+def expected_row(r) -> list[str]:
+    if r["measure"] == "count":
+        return [f"{r['target_value']:g}", str(int(r["units_covered"]))]
+    return [f"{r['target_rate'] * 100:g}%", percent_text(r["rate"])]
+
+
+@pytest.mark.slow
+def test_docx_indicator_table_equals_coverage_csv_and_sets_east_asian_fonts(pack):
+    from docx import Document
+
+    out, area = pack
+    path = next(out.glob("*.docx"))
+    doc = Document(path)
+    table = doc.tables[0]
+    header = [c.text for c in table.rows[0].cells]
+    assert header == ["指标", "单位", "目标值", "现状值", "差距", "是否达标", "属性"]
+    body = [[c.text for c in row.cells] for row in table.rows[1:]]
+    assert len(body) == len(area)
+    for cells, (_, r) in zip(body, area.iterrows()):
+        assert cells[0] == r["indicator"]
+        assert cells[2:4] == expected_row(r)
+        assert cells[5] == ("是" if r["met"] else "否")
+        assert (cells[4] == "已达标") if r["met"] else (f"还需{int(r['units_needed'])}个" in cells[4])
+    styles = zipfile.ZipFile(path).read("word/styles.xml").decode()
+    assert 'w:eastAsia="宋体"' in styles and 'w:eastAsia="黑体"' in styles
+    for style in ("Normal", "Heading 1", "Title"):
+        fonts = doc.styles[style].element.rPr.rFonts
+        assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+        assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsiaTheme") is None
+    assert len(doc.inline_shapes) == len(area)  # one map per indicator
+
+
+@pytest.mark.slow
+def test_pptx_is_16_9_with_east_asian_font_on_every_run(pack):
+    from pptx import Presentation
+
+    out, area = pack
+    path = next(out.glob("*.pptx"))
+    prs = Presentation(path)
+    assert round(prs.slide_width / prs.slide_height, 3) == round(16 / 9, 3)
+    assert len(prs.slides) == len(area) + 2
+    ns = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+    runs = 0
+    for slide in prs.slides:
+        for r in slide._element.iter(f"{ns}r"):
+            if not (r.findtext(f"{ns}t") or "").strip():
+                continue
+            runs += 1
+            ea = r.find(f"{ns}rPr/{ns}ea")
+            assert ea is not None and ea.get("typeface"), r.findtext(f"{ns}t")
+    assert runs > 50
+    texts = " ".join(sh.text_frame.text for sh in prs.slides[1].shapes if sh.has_text_frame)
+    first = area.iloc[0]
+    assert first["indicator"] in texts and percent_text(first["rate"]) in texts
+
+
+@pytest.mark.slow
+def test_pdf_embeds_every_font_and_holds_the_numbers(pack):
+    from pypdf import PdfReader
+
+    out, area = pack
+    pdfs = [next(out.glob("*评估报告.pdf")), next((out / "专题图").glob("分区图册_*.pdf"))]
+    for path in pdfs:
+        reader = PdfReader(path)
+        seen = 0
+        for page in reader.pages:
+            for font in page["/Resources"]["/Font"].values():
+                font = font.get_object()
+                desc = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)["/FontDescriptor"].get_object()
+                assert any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")), (path.name, font["/BaseFont"])
+                seen += 1
+        assert seen
+    book = PdfReader(pdfs[1])
+    assert len(book.pages) == 8  # one page per district
+    text = "".join(p.extract_text() for p in PdfReader(pdfs[0]).pages[:2]).replace(" ", "").replace("\x00", "")
+    assert "主要指标" in text and percent_text(area.iloc[0]["rate"]) in text
+
+
+@pytest.mark.slow
+def test_maps_are_non_blank_300_dpi_images(pack):
+    out, area = pack
+    pngs = sorted((out / "专题图").glob("*.png"))
+    assert len(pngs) == len(area) and len(list((out / "专题图").glob("*.svg"))) == len(area)
+    im = Image.open(pngs[0])
+    assert im.size == (3000, 2250) and round(im.info["dpi"][0]) == 300
+    pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    assert (pixels != 255).any(axis=1).mean() > 0.25  # a quarter or more of the page is drawn
+    assert len(np.unique(pixels[::97], axis=0)) > 20
+
+
+@pytest.mark.slow
+def test_xlsx_ledger_has_every_township_and_facility(pack):
+    out, area = pack
+    wb = openpyxl.load_workbook(next(out.glob("*台账.xlsx")))
+    assert wb.sheetnames[:2] == ["指标汇总", "评估"]
+    sy01 = wb[next(n for n in wb.sheetnames if n.startswith("SY-01"))]
+    rows = list(sy01.iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    assert len(body) == 119 and sy01.freeze_panes == "A2"
+    covered = sum(1 for r in body if r[header.index("是否覆盖")] == "已覆盖")
+    assert covered == int(area.loc[area["target_id"] == "SY-01", "units_covered"].iloc[0])
+    assert sy01.column_dimensions["B"].width > 8
+    fac = wb["设施"]
+    assert fac.max_row - 1 == 1178
+    summary = list(wb["指标汇总"].iter_rows(values_only=True))
+    assert [r[3] for r in summary[1:]] == [expected_row(r)[1] for _, r in area.iterrows()]
+
+
+@pytest.mark.slow
+def test_evaluation_baseline_computed_from_built_years(pack, tmp_path):
+    """The 2020 baseline equals `compute` run on the ledger cut to rows built by 2020."""
+    out, area = pack
+    wb = openpyxl.load_workbook(next(out.glob("*台账.xlsx")))
+    ev = {r[0]: r for r in wb["评估"].iter_rows(values_only=True)}
+    units, facilities = load_demo()
+    ledger = pd.read_csv(facilities, dtype=str)
+    years = pd.to_numeric(ledger["建成年份"], errors="coerce")
+    ledger[years.le(2020)].to_csv(tmp_path / "2020.csv", index=False)
+    assert main(["compute", "--units", str(units), "--facilities", str(tmp_path / "2020.csv"), "--plan", "十堰",
+                 "--out", str(tmp_path / "b")]) == 0
+    base = pd.read_csv(tmp_path / "b" / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
+    base = base[base["district_code"] == AREA_CODE].set_index("target_id")
+    for _, r in area.iterrows():
+        row = ev[r["indicator"]]
+        assert row[3] == "按建成年份推算(2020年底)"
+        b = base.loc[r["target_id"]]
+        assert row[2] == (str(int(b["units_covered"])) if r["measure"] == "count" else percent_text(b["rate"]))
+    assert ev[area.iloc[0]["indicator"]][8] in ("已完成", "符合序时进度", "滞后于序时进度")
+    assert any(n.endswith(".docx") for n in zipfile.ZipFile(out / "会议材料.zip").namelist())
