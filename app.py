@@ -14,6 +14,7 @@ pages = [
     st.Page("pages/data.py", title="数据"),
     st.Page("pages/quality.py", title="数据质量"),
     st.Page("pages/targets.py", title="规划指标"),
+    st.Page("pages/report.py", title="报告导出"),
 ]
 nav = st.navigation(pages)
 

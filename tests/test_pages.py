@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 PAGES = ["pages/overview.py", "pages/coverage_map.py", "pages/indicators.py", "pages/uncovered.py", "pages/data.py",
-         "pages/quality.py", "pages/targets.py"]
+         "pages/quality.py", "pages/targets.py", "pages/report.py"]
 
 
 def run_page(page: str) -> AppTest:
@@ -115,3 +115,15 @@ def test_upload_with_unusual_headers_mapped_in_form_then_saved(empty_workspace, 
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, page
+
+
+@pytest.mark.slow
+def test_report_page_builds_the_pack(empty_workspace):
+    at = run_page("pages/report.py")
+    assert not at.exception
+    at.multiselect[0].set_value(["SY-01", "SY-06"])
+    at.multiselect[2].set_value(["xlsx", "docx"])
+    next(b for b in at.button if b.label == "生成会议材料").click().run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert any(".docx" in l for l in labels) and any(".xlsx" in l for l in labels)

@@ -1,0 +1,73 @@
+"""报告导出: the meeting pack (Word, slides, PDF, Excel ledger, thematic maps) for the chosen plan."""
+import streamlit as st
+
+from coverage.errors import CoverageError
+from coverage.quality import quality_summary
+from geodata.meeting_pack import FORMATS, build_pack, indicator_maps, pack_data
+from geodata.thematic import figure_bytes
+from geodata.topology import topology_summary
+from pages import _shared
+
+_shared.page_header("报告导出")
+plan = _shared.current_plan()
+targets = _shared.plan_targets()
+units, facilities, unit_report, fac_report = _shared.dataset()
+assigned, result = _shared.result()
+st.caption(f"规划: {plan}(在左侧栏切换) · 计入状态: {'、'.join(_shared.config().counted_statuses)}")
+
+labels = dict(zip(targets["target_id"], targets["indicator"]))
+districts = units.drop_duplicates("district_code").sort_values("district_code")
+district_names = dict(zip(districts["district_code"], districts["district_name"]))
+c1, c2 = st.columns(2)
+chosen = c1.multiselect("指标", list(labels), default=list(labels), format_func=lambda t: f"{t} {labels[t]}")
+chosen_districts = c2.multiselect("区县(留空为全部)", list(district_names), format_func=district_names.get,
+                                  help="只影响分区表、未覆盖名单、台账和地图范围; 全市指标表始终为全市数字。")
+c3, c4, c5 = st.columns([2, 2, 1])
+formats = c3.multiselect("格式", list(FORMATS), default=["docx", "pptx", "pdf", "xlsx", "png"], format_func=FORMATS.get)
+book = c4.selectbox("分区图册的指标", chosen or list(labels), format_func=lambda t: f"{t} {labels[t]}")
+baseline_year = c5.number_input("评估基期", min_value=2000, max_value=2100, value=2020, step=1,
+                                help="规划未载明基期值时, 按设施「建成年份」推算该年年底的现状")
+
+
+def _pack_inputs():
+    quality = quality_summary(assigned, unit_report, fac_report, fac_report.get("prepare", {}),
+                              topology_summary(_shared.topology()))
+    source = f"{unit_report.get('filename', '')}; {fac_report.get('filename', '')}"
+    return pack_data(units, facilities, targets, _shared.class_catalog(), _shared.config(), plan=plan, quality=quality,
+                     source=("演示数据 " if _shared.is_demo() else "") + source, demo=_shared.is_demo(),
+                     baseline_year=int(baseline_year), assigned=assigned, result=result)
+
+
+@st.cache_data(show_spinner="正在绘制预览…", max_entries=8)
+def preview_png(key: tuple, target_id: str, district_codes: tuple) -> bytes:
+    data = _pack_inputs()
+    fig = indicator_maps(data, [target_id], districts=list(district_codes) or None)[target_id]
+    return figure_bytes(fig, "png", dpi=90)
+
+
+if chosen:
+    st.subheader("预览: " + labels[chosen[0]])
+    key = (_shared._dataset_key(), plan, tuple(_shared.config().counted_statuses), _shared.config().functional_zones_as_districts)
+    st.image(preview_png(key, chosen[0], tuple(chosen_districts)), width="stretch")
+
+if st.button("生成会议材料", type="primary", disabled=not (chosen and formats)):
+    bar = st.progress(0.0, text="准备数据…")
+    try:
+        data = _pack_inputs()
+        files = build_pack(data, formats, target_ids=chosen, districts=chosen_districts or None, book_target=book,
+                           progress=lambda share, message: bar.progress(share, text=message))
+    except CoverageError as err:
+        st.error(f"生成失败: {err}")
+    else:
+        st.session_state["pack_files"] = files
+        bar.progress(1.0, text=f"已生成 {len(files) - 1} 个文件")
+
+files = st.session_state.get("pack_files")
+if files:
+    st.subheader("下载")
+    st.download_button("全部下载 (zip)", files["会议材料.zip"], file_name=f"{plan}_会议材料.zip", type="primary")
+    for name, content in files.items():
+        if name == "会议材料.zip":
+            continue
+        st.download_button(f"{name} ({len(content) / 1024:,.0f} KB)", content, file_name=name.replace("/", "_"),
+                           key=f"dl_{name}")
