@@ -607,11 +607,15 @@ def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | No
     need_maps = any(f in formats for f in ("png", "svg", "docx", "pptx", "pdf"))
     figures, png300, small = {}, {}, {}
     if need_maps:
-        from geodata.thematic import raster_png_and_preview  # noqa: PLC0415
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+        from geodata.thematic import encode_png_and_preview, raster_image  # noqa: PLC0415
 
         figures = indicator_maps(data, ids, districts=districts, progress=tick)
-        for tid, fig in figures.items():
-            png300[tid], small[tid] = raster_png_and_preview(fig, 300)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # encode one map while drawing the next
+            pending = {tid: pool.submit(encode_png_and_preview, raster_image(fig, 300)) for tid, fig in figures.items()}
+            for tid, job in pending.items():
+                png300[tid], small[tid] = job.result()
     order = {tid: i for i, tid in enumerate(ids, start=1)}
     stem = data.plan[:40]
     if "png" in formats:

@@ -175,20 +175,29 @@ def coverage_map_figure(units: gpd.GeoDataFrame, covered: pd.Series, facilities:
     return fig
 
 
-def raster_png_and_preview(fig: Figure, dpi: int = 300, preview_factor: int = 2) -> tuple[bytes, bytes]:
-    """Draw once at `dpi`: (PNG at that resolution, JPEG preview 1/`preview_factor` the size for
-    embedding in documents)."""
+def raster_image(fig: Figure, dpi: int = 300):
+    """The figure drawn once at `dpi`, as an RGB PIL image."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from PIL import Image  # noqa: PLC0415
 
     fig.set_dpi(dpi)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+
+
+def encode_png_and_preview(image, dpi: int = 300, preview_factor: int = 2) -> tuple[bytes, bytes]:
+    """(PNG of the image, JPEG preview 1/`preview_factor` the size for embedding in documents).
+    Encoding releases the GIL, so it can run in a thread while the next map is drawn."""
     png, jpeg = io.BytesIO(), io.BytesIO()
     image.save(png, "PNG", compress_level=1, dpi=(dpi, dpi))
     image.reduce(preview_factor).save(jpeg, "JPEG", quality=90, dpi=(dpi // preview_factor,) * 2)
     return png.getvalue(), jpeg.getvalue()
+
+
+def raster_png_and_preview(fig: Figure, dpi: int = 300, preview_factor: int = 2) -> tuple[bytes, bytes]:
+    """Draw once at `dpi` and encode: (PNG, JPEG preview)."""
+    return encode_png_and_preview(raster_image(fig, dpi), dpi, preview_factor)
 
 
 def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = 300) -> bytes:

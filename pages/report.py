@@ -20,7 +20,7 @@ districts = units.drop_duplicates("district_code").sort_values("district_code")
 district_names = dict(zip(districts["district_code"], districts["district_name"]))
 c1, c2 = st.columns(2)
 chosen = c1.multiselect("指标", list(labels), default=list(labels), format_func=lambda t: f"{t} {labels[t]}")
-chosen_districts = c2.multiselect("区县(留空为全部)", list(district_names), format_func=district_names.get,
+chosen_districts = c2.multiselect("区县(留空为全部)", list(district_names), format_func=district_names.get, placeholder="全部区县",
                                   help="只影响分区表、未覆盖名单、台账和地图范围; 全市指标表始终为全市数字。")
 c3, c4, c5 = st.columns([2, 2, 1])
 formats = c3.multiselect("格式", list(FORMATS), default=["docx", "pptx", "pdf", "xlsx", "png"], format_func=FORMATS.get)

@@ -38,9 +38,22 @@ html = timed("build + render folium map", lambda: coverage_map(units, status, fa
                                                               indicator="x").get_root().render())
 print(f"{'map HTML payload':<40} {len(html) / 1024:6.0f} KiB")
 
+# The meeting pack for the whole demo city: 15 indicators, every format (goal: <= 20 s on 2 cores).
+from coverage.config import CoverageConfig  # noqa: E402
+from geodata.clean import prepare_facilities  # noqa: E402
+from geodata.meeting_pack import FORMATS, build_pack, pack_data  # noqa: E402
+
+prepared, _ = prepare_facilities(read_facilities(f, None, classes, system="auto")[0], units, system="auto")
+data = timed("pack: evaluate + 2020 baseline", lambda: pack_data(units, prepared, targets, classes, CoverageConfig(),
+                                                                 plan=targets["plan"].iloc[0], demo=True))
+timed("pack: default formats (no svg)", lambda: build_pack(data, ["docx", "pptx", "pdf", "xlsx", "png"]))
+files = timed("pack: every format incl. svg", lambda: build_pack(data, list(FORMATS)))
+print(f"{'pack files':<40} {len(files) - 1} files, zip {len(files['会议材料.zip']) / 2**20:.1f} MiB")
+
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-for page in ["pages/overview.py", "pages/coverage_map.py", "pages/indicators.py", "pages/uncovered.py", "pages/data.py", "pages/targets.py"]:
+for page in ["pages/overview.py", "pages/coverage_map.py", "pages/indicators.py", "pages/uncovered.py", "pages/data.py", "pages/quality.py",
+             "pages/targets.py", "pages/report.py"]:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     t = time.perf_counter()
