@@ -450,7 +450,7 @@ def _text_box(slide, left, top, width, height, lines: list[tuple[str, float, boo
 def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
                 districts: list[str] | None = None) -> bytes:
     from pptx import Presentation  # noqa: PLC0415
-    from pptx.util import Emu, Inches, Pt  # noqa: PLC0415
+    from pptx.util import Emu, Inches  # noqa: PLC0415
 
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
@@ -504,7 +504,6 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
             for p in c.text_frame.paragraphs:
                 for run in p.runs:
                     _ea_run(run, 12 if len(rows) < 12 else 10)
-    _ = Pt
     buf = io.BytesIO()
     prs.save(buf)
     return buf.getvalue()
