@@ -135,7 +135,8 @@ def _row(district_code, district_name, meta, total, covered, target_rate, target
     }
 
 
-def _units_at_level(units: pd.DataFrame, level: str) -> pd.DataFrame:
+def units_at_level(units: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The units a target of this level counts (街道 only, 镇+乡 only, or all)."""
     if level == "街道":
         return units[units["kind"] == "街道"]
     if level == "乡镇":
@@ -144,7 +145,7 @@ def _units_at_level(units: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 def _township_rows(units, covered_pairs, districts, meta, target_rate):
-    pool = _units_at_level(units, meta["level"])
+    pool = units_at_level(units, meta["level"])
     is_cov = np.array([(code, meta["facility_class"]) in covered_pairs for code in pool["code"]], dtype=bool)
     pool = pool.assign(covered=is_cov)
     rows = []

@@ -27,13 +27,17 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
                 if not pd.api.types.is_numeric_dtype(frame[col]):
                     frame[col] = frame[col].map(_safe)
             frame.to_excel(writer, sheet_name=safe_name, index=False)
-            ws = writer.sheets[safe_name]
-            ws.freeze_panes = "A2"
-            for i, col in enumerate(frame.columns, start=1):
-                values = [str(col)] + [str(v) for v in frame[col].head(200)]
-                width = max(len(v.encode("gbk", errors="replace")) for v in values)
-                ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
+            fit_columns(writer.sheets[safe_name], frame)
     return buf.getvalue()
+
+
+def fit_columns(ws, frame: pd.DataFrame, sample_rows: int = 200) -> None:
+    """Freeze the header row and size each column to its longest text (GBK width, 8-60)."""
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(frame.columns, start=1):
+        values = [str(col)] + [str(v) for v in frame[col].head(sample_rows)]
+        width = max(len(v.encode("gbk", errors="replace")) for v in values)
+        ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
 
 
 def cleaned_facilities(assigned: pd.DataFrame, unit_names: dict[str, str], class_names: dict[str, str], *,

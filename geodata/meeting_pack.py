@@ -18,11 +18,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from coverage.evaluate import AREA_CODE, CoverageResult, counting_facilities
+from coverage.evaluate import AREA_CODE, CoverageResult, counting_facilities, units_at_level
 from coverage.evaluation import (
     EVALUATION_COLUMNS, INDICATOR_COLUMNS, district_table, indicator_table, percent_text,
 )
-from geodata.export import _safe
+from geodata.export import _safe, fit_columns
 
 FORMATS = {"docx": "Word 报告", "pptx": "PPT 幻灯片", "pdf": "PDF 报告", "xlsx": "Excel 台账", "png": "专题图 PNG(300dpi) + 分区图册 PDF",
            "svg": "专题图 SVG(矢量)"}
@@ -90,10 +90,7 @@ def _covered_codes(data: PackData, target) -> pd.Series:
     if target.unit_level == "县(市、区)":
         codes = cov.loc[(cov["target_id"] == target.target_id) & (cov["district_code"] != AREA_CODE), "district_code"]
     else:
-        units = data.units
-        pool = units if target.unit_level == "乡镇(街道)" else units[units["kind"].eq("街道")] if target.unit_level == "街道" \
-            else units[units["kind"].isin(["镇", "乡"])]
-        codes = pool["code"]
+        codes = units_at_level(data.units, target.unit_level)["code"]
     return pd.Series({c: c not in missing for c in codes})
 
 
@@ -189,7 +186,6 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
     and 设施 with each facility's assigned township. Widths fitted, header frozen, no formulas."""
     from openpyxl import Workbook  # noqa: PLC0415
     from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
-    from openpyxl.utils import get_column_letter  # noqa: PLC0415
 
     counting = _counting(data)
     units = data.units if not districts else data.units[data.units["district_code"].isin(districts)]
@@ -204,9 +200,7 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
             base = units.drop_duplicates("district_code")[["district_code", "district_name"]].sort_values("district_code")
             key, frame = "district_code", pd.DataFrame({"区县代码": base["district_code"], "区县": base["district_name"]})
         else:
-            pool = units if t.unit_level in ("乡镇(街道)", "全市") else units[units["kind"].eq("街道")] if t.unit_level == "街道" \
-                else units[units["kind"].isin(["镇", "乡"])]
-            pool = pool.sort_values("code")
+            pool = units_at_level(units, t.unit_level).sort_values("code")
             key, frame = "unit_code", pd.DataFrame({"乡镇代码": pool["code"], "乡镇(街道)": pool["name"], "类型": pool["kind"],
                                                      "区县": pool["district_name"]})
         codes = frame.iloc[:, 0]
@@ -242,11 +236,7 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
             cell.font = Font(bold=True)
             cell.fill = head_fill
             cell.alignment = Alignment(horizontal="center", vertical="center")
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(frame.columns, start=1):
-            values = [str(col)] + [str(v) for v in frame[col].head(300)]
-            width = max(len(v.encode("gbk", errors="replace")) for v in values)
-            ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
+        fit_columns(ws, frame, sample_rows=300)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
