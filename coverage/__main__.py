@@ -18,17 +18,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from coverage.assign import ASSIGNMENT_STATUSES
+from coverage.assign import ASSIGNMENT_STATUSES, COUNTED_STATUSES
 from coverage.catalog import TARGETS_CSV, load_classes, load_targets, plans
 from coverage.config import CoverageConfig
 from coverage.errors import CoverageError, FieldMappingError
-from coverage.evaluate import evaluate_layers
+from coverage.evaluate import evaluate_layers, operating_statuses
+from coverage.plans import load_plan_areas, suggest_plan
 from coverage.quality import quality_summary
 
 DEFAULT_PLAN = "通用(无本地规划时)"
-ASSIGNMENT_COLUMNS = ["facility_id", "name", "class_raw", "facility_class", "class_name", "unit_code", "unit_name",
-                      "district_code", "lon", "lat", "x_raw", "y_raw", "address", "operating_status", "on_edge",
-                      "duplicate_of", "status", "status_label"]
+ASSIGNMENT_COLUMNS = ["facility_id", "name", "class_raw", "facility_class", "class_name", "class_match", "unit_code",
+                      "unit_name", "district_code", "lon", "lat", "x_raw", "y_raw", "address", "operating_status",
+                      "operating_status_read", "counted", "on_edge", "duplicate_of", "duplicate_rule", "status", "status_label"]
 
 
 def select_plan(targets: pd.DataFrame, plan: str | None) -> pd.DataFrame:
@@ -39,6 +40,16 @@ def select_plan(targets: pd.DataFrame, plan: str | None) -> pd.DataFrame:
     if len(hits) != 1:
         raise CoverageError(f"找不到唯一匹配 {wanted!r} 的规划。可选: {'; '.join(names)}")
     return targets[targets["plan"] == hits[0]]
+
+
+def plan_for_data(targets: pd.DataFrame, plan: str | None, unit_codes: pd.Series) -> tuple[pd.DataFrame, str]:
+    """The plan's rows and why it was used: the named plan, else the plan whose area matches the
+    townships' codes (`coverage.plans.suggest_plan`), else the 通用 profile."""
+    if plan:
+        rows = select_plan(targets, plan)
+        return rows, f"按命令行参数 --plan 使用「{rows['plan'].iloc[0]}」。"
+    suggestion = suggest_plan(unit_codes, plans(targets), load_plan_areas())
+    return select_plan(targets, suggestion.plan), suggestion.reason
 
 
 def parse_field_map(pairs: list[str] | None) -> dict[str, str]:
@@ -72,17 +83,24 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
             unit_fields: dict[str, str] | None = None, facility_fields: dict[str, str] | None = None) -> dict:
     """Run the whole computation and write the four outputs; return the quality summary."""
     classes = load_classes()
-    targets = select_plan(load_targets(targets_path, classes), plan)
+    all_targets = load_targets(targets_path, classes)
     units, facilities, unit_report, fac_report, prep_report = load_inputs(
         units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
         unit_fields=unit_fields, facility_fields=facility_fields)
+    targets, plan_reason = plan_for_data(all_targets, plan, units["code"])
     assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
     out.mkdir(parents=True, exist_ok=True)
+    read_as = operating_statuses(assigned, config)
     assigned = assigned.assign(
         class_name=assigned["facility_class"].map(classes.names),
         unit_name=assigned["unit_code"].map(dict(zip(units["code"], units["name"]))),
         status_label=assigned["status"].map(ASSIGNMENT_STATUSES),
+        operating_status_read=read_as,
+        counted=assigned["status"].isin(COUNTED_STATUSES) & read_as.isin(config.counted_statuses),
     )
+    for col in ("class_match", "duplicate_rule"):
+        if col not in assigned.columns:
+            assigned[col] = ""
     assigned[ASSIGNMENT_COLUMNS].to_csv(out / "assignments.csv", index=False, encoding="utf-8-sig")
     result.coverage.to_csv(out / "coverage.csv", index=False, encoding="utf-8-sig")
     result.uncovered[["district_code", "unit_code", "unit_name", "indicator", "target_id", "district_name", "unit_kind"]].to_csv(
@@ -90,8 +108,10 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
     from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
 
     quality = quality_summary(assigned, unit_report, fac_report, prep_report,
-                              topology_summary(topology_problems(units)))
+                              topology_summary(topology_problems(units)), config=config,
+                              excluded_units=result.excluded_units)
     quality["plan"] = targets["plan"].iloc[0]
+    quality["plan_choice"] = plan_reason
     (out / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2), encoding="utf-8")
     return quality
 
@@ -106,14 +126,15 @@ def report(units_path: Path, facilities_path: Path, out: Path, *, formats: list[
     from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
 
     classes = load_classes()
-    targets = select_plan(load_targets(targets_path, classes), plan)
     units, facilities, unit_report, fac_report, prep_report = load_inputs(
         units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
         unit_fields=unit_fields, facility_fields=facility_fields)
+    targets, _ = plan_for_data(load_targets(targets_path, classes), plan, units["code"])
     data = pack_data(units, facilities, targets, classes, config, plan=targets["plan"].iloc[0], baseline_year=baseline_year,
                      source=f"{units_path.name}; {facilities_path.name}")
     data.quality = quality_summary(data.assigned, unit_report, fac_report, prep_report,
-                                   topology_summary(topology_problems(units)))
+                                   topology_summary(topology_problems(units)), config=config,
+                                   excluded_units=data.result.excluded_units)
     files = build_pack(data, formats, target_ids=target_ids, districts=districts,
                        progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr))
     out.mkdir(parents=True, exist_ok=True)
@@ -130,13 +151,15 @@ def report(units_path: Path, facilities_path: Path, out: Path, *, formats: list[
 def _input_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--units", type=Path, required=True, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
     c.add_argument("--facilities", type=Path, required=True, help="设施表: CSV / XLSX, WGS84 经纬度")
-    c.add_argument("--plan", help=f"规划名称或其中一段文字(默认: {DEFAULT_PLAN})")
+    c.add_argument("--plan", help=f"规划名称或其中一段文字(默认: 按乡镇区划代码选择所在地区的规划, 没有则用 {DEFAULT_PLAN})")
     c.add_argument("--targets", type=Path, default=TARGETS_CSV, help="规划指标表 CSV(默认: data/plan_targets.csv)")
     c.add_argument("--out", type=Path, required=True, help="输出目录")
     c.add_argument("--facility-crs", default="auto", help="设施坐标系: auto|wgs84|cgcs2000|gcj02|bd09|EPSG:n(默认 auto, 按乡镇边界检验识别)")
     c.add_argument("--units-crs", help="边界坐标系(文件缺少或写错 .prj 时), 如 EPSG:4549")
     c.add_argument("--count-status", default="运营", help="计入覆盖的设施状态, 逗号分隔(默认: 运营)")
     c.add_argument("--exclude-functional-zones", action="store_true", help="县级指标分母不计开发区、特区等功能区")
+    c.add_argument("--count-other-units", action="store_true",
+                   help="乡镇(街道)指标也计入类似乡级单位(林场、农场、开发区等, 代码第7-9位400-599); 默认不计入")
     c.add_argument("--unit-field", action="append", metavar="FIELD=COLUMN",
                    help="边界字段对应(自动识别不对时), 可重复: code=XZDM name=MC district_name=QXMC")
     c.add_argument("--facility-field", action="append", metavar="FIELD=COLUMN",
@@ -155,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--baseline-year", type=int, default=2020, help="评估基期年份(默认 2020)")
     args = parser.parse_args(argv)
     config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
-                            functional_zones_as_districts=not args.exclude_functional_zones)
+                            functional_zones_as_districts=not args.exclude_functional_zones,
+                            count_other_units=args.count_other_units)
     common = dict(plan=args.plan, targets_path=args.targets, config=config, facility_crs=args.facility_crs,
                   units_crs=args.units_crs)
     try:
@@ -178,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
           f"按地址归属 {counts['by_address']}, 重复 {counts['duplicate']}, 类别未识别 {counts['unknown_class']}, "
           f"无法定位 {counts['no_coordinates']}。设施坐标系: {quality.get('point_system_label', '')}。"
           f"结果已写入 {args.out}")
+    print(quality.get("plan_choice", ""))
+    unknown = quality["operating_status"]["unknown"]
+    if unknown:
+        print("注意: 以下状态无法识别, 相应设施未计入覆盖: "
+              + "、".join(f"{u['value']}({u['count']}条)" for u in unknown), file=sys.stderr)
     return 0
 
 

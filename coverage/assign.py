@@ -102,25 +102,57 @@ def _covering_unit(
 
 
 def _statuses(out: pd.DataFrame, has_xy: np.ndarray) -> np.ndarray:
-    """Status per row, in order of precedence: duplicate, no_coordinates, outside, unknown_class."""
+    """Status per row, in order of precedence: duplicate, no_coordinates, outside, unknown_class.
+    Also fills `duplicate_of` / `duplicate_rule` in `out` for every duplicate."""
     status = np.full(len(out), "assigned", dtype=object)
     status[out["facility_class"].isna().to_numpy()] = "unknown_class"
     status[out["unit_code"].isna().to_numpy() & has_xy] = "outside"
     status[~has_xy] = "no_coordinates"
-    status[find_duplicates(out)] = "duplicate"
+    of, rule = duplicate_pairs(out)
+    out["duplicate_of"] = of
+    out["duplicate_rule"] = rule
+    status[of.notna().to_numpy()] = "duplicate"
     return status
 
 
-def find_duplicates(facilities: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of rows repeating an earlier row: the same `facility_id`, or the same
-    name, class and coordinates (rounded to 1e-6 degree, about 0.1 m). The first one is kept."""
-    dup = facilities["facility_id"].astype(str).duplicated().to_numpy().copy()
+#: Why a row was taken for a repeat of another (shown beside each dropped row).
+DUPLICATE_RULES: dict[str, str] = {
+    "same_id": "同一文件/工作表内编号相同",
+    "same_record": "名称、类别、坐标完全相同",
+    "near": "50米内同乡镇、同类别、名称相近",
+}
+
+
+def duplicate_pairs(facilities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """For each row repeating an earlier one: the `facility_id` of the row kept (the first) and the
+    rule (a key of `DUPLICATE_RULES`); None for rows kept.
+
+    Rules, in order: the same `facility_id` (ids are unique within a file or sheet; readers qualify
+    ids reused across sheets); the same name, class and coordinates (rounded to 1e-6 degree, about
+    0.1 m); a `duplicate_of` already set by the near-duplicate check (same township and class)."""
+    n = len(facilities)
+    of = pd.Series([None] * n, index=facilities.index, dtype=object)
+    rule = pd.Series([None] * n, index=facilities.index, dtype=object)
+    ids = facilities["facility_id"].astype(str)
     if "duplicate_of" in facilities.columns:
-        dup |= facilities["duplicate_of"].fillna("").astype(str).ne("").to_numpy()
+        near = facilities["duplicate_of"].fillna("").astype(str)
+        hit = near.ne("")
+        of[hit], rule[hit] = near[hit], "near"
     keys = [c for c in ("name", "facility_class", "lon", "lat") if c in facilities.columns]
     if len(keys) == 4:
         same = facilities[keys].copy()
         same["lon"] = pd.to_numeric(same["lon"], errors="coerce").round(6)
         same["lat"] = pd.to_numeric(same["lat"], errors="coerce").round(6)
-        dup |= same.duplicated().to_numpy() & same["lon"].notna().to_numpy()
-    return dup
+        same["facility_class"] = same["facility_class"].astype(object).where(same["facility_class"].notna(), "")
+        repeat = same.duplicated() & same["lon"].notna()
+        first = ids.groupby([same[k] for k in keys], dropna=False).transform("first")
+        of[repeat], rule[repeat] = first[repeat], "same_record"
+    repeat_id = ids.duplicated()
+    first_id = ids  # the kept row has the same id
+    of[repeat_id], rule[repeat_id] = first_id[repeat_id], "same_id"
+    return of, rule
+
+
+def find_duplicates(facilities: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of rows repeating an earlier row (see `duplicate_pairs`). The first is kept."""
+    return duplicate_pairs(facilities)[0].notna().to_numpy()

@@ -17,13 +17,16 @@ from coverage.errors import CatalogError
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 CLASSES_CSV = DATA_DIR / "facility_classes.csv"
 TARGETS_CSV = DATA_DIR / "plan_targets.csv"
+STATUSES_CSV = DATA_DIR / "operating_statuses.csv"
+PLANS_CSV = DATA_DIR / "plans.csv"
 
 #: Unit levels a target can be evaluated at, with their meaning.
 UNIT_LEVELS: dict[str, str] = {
-    "乡镇(街道)": "all township-level units (街道, 镇, 乡 and others)",
+    "乡镇(街道)": "街道, 镇 and 乡 (类似乡级单位 such as 林场/农场/开发区 only when the setting adds them)",
     "街道": "街道 only",
     "乡镇": "镇 and 乡 only (no 街道)",
     "县(市、区)": "county-level districts: a district is covered when any of its units has a facility",
+    "县": "county-level units that are 县 or 县级市, not 市辖区 (for wording such as 每个县)",
     "全市": "the whole area, for count targets",
 }
 MEASURES: dict[str, str] = {
@@ -73,20 +76,27 @@ class ClassCatalog:
 
     def match(self, raw: object) -> str | None:
         """The class_id a raw type label (e.g. 类型 = "养老服务中心") stands for, or None.
+        See `match_how` for the rule."""
+        return self.match_how(raw)[0]
 
-        An exact (normalised) alias match wins; otherwise the longest alias contained in the label
-        ("XX镇敬老院" -> 特困供养/敬老院; "经营性公墓" -> 经营性公墓, not 公墓).
-        """
+    def match_how(self, raw: object) -> tuple[str | None, str]:
+        """(class_id or None, how): how is "exact" (the label is an alias), "contains" (the longest
+        alias contained in the label: "XX镇敬老院" -> 特困供养/敬老院; such matches are shown to the
+        planner for confirmation) or "" when nothing matched."""
         key = normalize_label(raw)
         if not key:
-            return None
-        for alias, class_id in self._alias_index:
-            if key == alias:
-                return class_id
+            return None, ""
+        exact = self._exact_index.get(key)
+        if exact is not None:
+            return exact, "exact"
         for alias, class_id in self._alias_index:
             if len(alias) >= 2 and alias in key:
-                return class_id
-        return None
+                return class_id, "contains"
+        return None, ""
+
+    @cached_property
+    def _exact_index(self) -> dict[str, str]:
+        return dict(self._alias_index)
 
     @cached_property
     def groups(self) -> dict[str, str]:
@@ -209,6 +219,78 @@ def targets_as_text(table: pd.DataFrame) -> pd.DataFrame:
         text = str(v)
         return text[:-2] if text.endswith(".0") else text
     return table.astype(object).map(cell)
+
+
+@dataclass(frozen=True)
+class StatusVocabulary:
+    """Operating statuses of facilities (运营/在建/规划/停用) and their synonyms, from
+    `data/operating_statuses.csv`. Build with `load_statuses()`.
+
+    Rules: a blank status is 运营; a value is recognised only by an exact (normalised) synonym, since
+    containment would read 停止运营 as 运营; 停用 never counts; anything else is 未知 (not counted, and
+    listed for the planner to map).
+    """
+
+    table: pd.DataFrame  # status, counted_by_default, aliases, note
+
+    BLANK = "运营"
+    UNKNOWN = "未知"
+    NEVER = "停用"
+
+    @cached_property
+    def _index(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for row in self.table.itertuples():
+            for alias in [row.status, *str(row.aliases).split("|")]:
+                key = normalize_label(alias)
+                if key:
+                    out.setdefault(key, row.status)
+        return out
+
+    @property
+    def statuses(self) -> list[str]:
+        """Canonical statuses in file order (运营, 在建, 规划, 停用)."""
+        return list(self.table["status"])
+
+    @property
+    def countable(self) -> list[str]:
+        """Statuses a planner may choose to count (all but 停用)."""
+        return [s for s, c in zip(self.table["status"], self.table["counted_by_default"]) if c != "never"]
+
+    def canonical(self, raw: object, mapping: dict[str, str] | None = None) -> str:
+        """The canonical status of a raw value; `mapping` (raw -> status) is the planner's own."""
+        key = normalize_label(raw)
+        if not key:
+            return self.BLANK
+        if mapping:
+            mapped = {normalize_label(k): v for k, v in mapping.items()}.get(key)
+            if mapped in self.statuses:
+                return mapped
+        return self._index.get(key, self.UNKNOWN)
+
+    def canonical_series(self, raw: pd.Series, mapping: dict[str, str] | None = None) -> pd.Series:
+        """`canonical` for a column, computed once per distinct value."""
+        text = raw.fillna("").astype(str)
+        lookup = {v: self.canonical(v, mapping) for v in text.unique()}
+        return text.map(lookup)
+
+
+def load_statuses(path: Path | str = STATUSES_CSV) -> StatusVocabulary:
+    """Read and validate the operating-status vocabulary."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = [f"状态词表缺少列 {c}" for c in ("status", "counted_by_default", "aliases") if c not in table.columns]
+    if problems:
+        raise CatalogError("状态词表格式不正确。", problems)
+    if StatusVocabulary.BLANK not in set(table["status"]) or StatusVocabulary.NEVER not in set(table["status"]):
+        problems.append("状态词表必须含 运营 和 停用 两行")
+    aliases = table.assign(alias=table["aliases"].str.split("|")).explode("alias")
+    aliases["key"] = aliases["alias"].map(normalize_label)
+    clash = aliases[aliases["key"] != ""].groupby("key")["status"].nunique()
+    if (clash > 1).any():
+        problems.append("同一写法指向多个状态: " + ", ".join(clash[clash > 1].index))
+    if problems:
+        raise CatalogError("状态词表有误。", problems)
+    return StatusVocabulary(table)
 
 
 def plans(targets: pd.DataFrame) -> list[str]:

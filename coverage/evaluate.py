@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coverage.admin import OTHER_TOWNSHIP_KIND, district_kind
 from coverage.assign import COUNTED_STATUSES
-from coverage.catalog import FUNCTION_COLUMNS, ClassCatalog
+from coverage.catalog import FUNCTION_COLUMNS, ClassCatalog, StatusVocabulary, load_statuses
 from coverage.config import FUNCTIONAL_ZONE_MARKERS, CoverageConfig
 
 AREA_CODE = "ALL"
@@ -21,9 +22,12 @@ AREA_NAME = "全市"
 COVERAGE_COLUMNS = [
     "district_code", "district_name", "target_id", "indicator", "facility_class", "class_name",
     "level", "measure", "units_total", "units_covered", "rate", "target_rate", "target_value",
-    "units_needed", "met", "binding", "target_year",
+    "units_needed", "met", "binding", "target_year", "facilities_in_ledger", "no_data",
 ]
 UNCOVERED_COLUMNS = ["district_code", "district_name", "unit_code", "unit_name", "unit_kind", "target_id", "indicator"]
+EXCLUDED_COLUMNS = ["district_code", "district_name", "unit_code", "unit_name", "unit_kind", "reason"]
+#: Said wherever a figure rests on a class the ledger holds none of.
+NO_DATA_MESSAGE = "台账中无此类设施, 请确认"
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,23 @@ class CoverageResult:
         One row per (target, unit not covered); for county-level targets the unit is the district.
     unit_counts
         Facilities that count, per unit and class: unit_code, facility_class, n.
+    excluded_units
+        Units left out of 乡镇(街道) denominators (类似乡级单位 unless `count_other_units`), with the
+        reason; empty when none.
+
+    `coverage.facilities_in_ledger` is how many facilities of the class the input holds before any
+    filter (status, placement, duplicates); `no_data` is True when that is 0: the ledger cannot tell
+    whether the class is missing or was never sent, and pages say `NO_DATA_MESSAGE` instead of a gap.
     """
 
     coverage: pd.DataFrame
     uncovered: pd.DataFrame
     unit_counts: pd.DataFrame
+    excluded_units: pd.DataFrame = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.excluded_units is None:
+            object.__setattr__(self, "excluded_units", pd.DataFrame(columns=EXCLUDED_COLUMNS))
 
 
 def units_needed(target_rate: float, units_total: int, units_covered: int) -> int:
@@ -52,29 +68,51 @@ def units_needed(target_rate: float, units_total: int, units_covered: int) -> in
     return max(0, required - int(units_covered))
 
 
-def counting_facilities(assigned: pd.DataFrame, classes: ClassCatalog, config: CoverageConfig) -> pd.DataFrame:
-    """Facilities that count: assigned to a unit and in a counted operating status.
+def operating_statuses(assigned: pd.DataFrame, config: CoverageConfig = CoverageConfig(),
+                       vocabulary: StatusVocabulary | None = None) -> pd.Series:
+    """Canonical operating status per row (运营/在建/规划/停用/未知; blank = 运营)."""
+    vocabulary = vocabulary or load_statuses()
+    raw = assigned["operating_status"] if "operating_status" in assigned.columns else pd.Series("", index=assigned.index)
+    return vocabulary.canonical_series(raw, dict(config.status_mapping))
 
-    Returns unit_code, district_code and the class each counts for, one row per (facility, class):
-    a facility counts for its own class and, when it is an elder-care facility with every
-    qualifying function flag (全托+日托+上门服务), also for the function-defined class.
-    """
-    ok = assigned["status"].isin(COUNTED_STATUSES)
-    if "operating_status" in assigned.columns:
-        op = assigned["operating_status"].fillna("").astype(str).str.strip().replace("", "运营")
-        ok &= op.isin(config.counted_statuses)
-    base = assigned.loc[ok, ["facility_id", "unit_code", "district_code", "facility_class"]]
-    rows = [base]
+
+def class_memberships(facilities: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame:
+    """One row per (facility, class it stands for), every facility row kept (no filter), with the
+    facility's columns and `row` (its position in `facilities`): a facility stands for its own class
+    and, when it is an elder-care facility with every qualifying function flag (全托+日托+上门服务),
+    also for the function-defined class."""
+    frame = facilities.reset_index(drop=True).assign(row=np.arange(len(facilities)))
+    rows = [frame]
     for class_id in classes.table["class_id"]:
         needed = classes.qualifying_functions(class_id)
         cols = [FUNCTION_COLUMNS[f] for f in needed if f in FUNCTION_COLUMNS]
-        if not needed or len(cols) != len(needed) or not set(cols) <= set(assigned.columns):
+        if not needed or len(cols) != len(needed) or not set(cols) <= set(frame.columns):
             continue
-        same_group = assigned["facility_class"].map(classes.groups).eq(classes.groups[class_id])
-        flags = assigned[cols].fillna(False).astype(bool).all(axis=1)
-        extra = assigned.loc[ok & same_group & flags & assigned["facility_class"].ne(class_id)]
-        rows.append(extra[base.columns].assign(facility_class=class_id))
+        same_group = frame["facility_class"].map(classes.groups).eq(classes.groups[class_id])
+        flags = frame[cols].fillna(False).astype(bool).all(axis=1)
+        extra = frame.loc[same_group & flags & frame["facility_class"].ne(class_id)]
+        rows.append(extra.assign(facility_class=class_id))
     return pd.concat(rows, ignore_index=True)
+
+
+def facilities_in_ledger(facilities: pd.DataFrame, classes: ClassCatalog) -> pd.Series:
+    """class_id -> number of facilities of the class the input holds before any filter
+    (every status, placed or not, duplicates included); classes absent from the ledger are 0."""
+    counts = class_memberships(facilities, classes)["facility_class"].value_counts()
+    return counts.reindex(classes.table["class_id"], fill_value=0).astype(int)
+
+
+def counting_facilities(assigned: pd.DataFrame, classes: ClassCatalog, config: CoverageConfig) -> pd.DataFrame:
+    """Facilities that count: assigned to a unit and in a counted operating status.
+
+    Returns unit_code, district_code and the class each counts for, one row per (facility, class)
+    (see `class_memberships`).
+    """
+    ok = assigned["status"].isin(COUNTED_STATUSES).to_numpy().copy()
+    ok &= operating_statuses(assigned, config).isin(config.counted_statuses).to_numpy()
+    members = class_memberships(assigned, classes)
+    members = members[ok[members["row"].to_numpy()]]
+    return members[["facility_id", "unit_code", "district_code", "facility_class"]].reset_index(drop=True)
 
 
 def evaluate(
@@ -95,6 +133,7 @@ def evaluate(
         Rows of the plan-target catalogue (`coverage.catalog.load_targets`), usually one plan.
     """
     units = units[["code", "name", "district_code", "district_name", "kind"]].astype(str).reset_index(drop=True)
+    in_ledger = facilities_in_ledger(assigned, classes)
     counting = counting_facilities(assigned, classes, config)
     unit_counts = counting.groupby(["unit_code", "facility_class"]).size().rename("n").reset_index()
     covered_pairs = set(zip(unit_counts["unit_code"], unit_counts["facility_class"]))
@@ -108,20 +147,23 @@ def evaluate(
             "target_id": t.target_id, "indicator": t.indicator, "facility_class": t.facility_class,
             "class_name": classes.names.get(t.facility_class, t.facility_class), "level": t.unit_level,
             "measure": t.measure, "binding": t.binding, "target_year": int(t.target_year),
+            "facilities_in_ledger": int(in_ledger.get(t.facility_class, 0)),
+            "no_data": bool(in_ledger.get(t.facility_class, 0) == 0),
         }
         if t.measure == "count":
             cov_rows += _count_rows(counting, districts, meta, float(t.target_value))
-        elif t.unit_level == "县(市、区)":
+        elif t.unit_level in COUNTY_LEVELS:
             c, u = _county_rows(units, counting, districts, meta, float(t.target_value), config)
             cov_rows += c
             unc_rows += u
         else:
-            c, u = _township_rows(units, covered_pairs, districts, meta, float(t.target_value))
+            c, u = _township_rows(units, covered_pairs, districts, meta, float(t.target_value), config)
             cov_rows += c
             unc_rows += u
     coverage = pd.DataFrame(cov_rows, columns=COVERAGE_COLUMNS)
     uncovered = pd.DataFrame(unc_rows, columns=UNCOVERED_COLUMNS)
-    return CoverageResult(coverage=coverage, uncovered=uncovered, unit_counts=unit_counts)
+    return CoverageResult(coverage=coverage, uncovered=uncovered, unit_counts=unit_counts,
+                          excluded_units=excluded_units(units, targets, config))
 
 
 def _row(district_code, district_name, meta, total, covered, target_rate, target_value) -> dict:
@@ -135,17 +177,36 @@ def _row(district_code, district_name, meta, total, covered, target_rate, target
     }
 
 
-def units_at_level(units: pd.DataFrame, level: str) -> pd.DataFrame:
-    """The units a target of this level counts (街道 only, 镇+乡 only, or all)."""
+#: Unit levels evaluated per county-level district rather than per township.
+COUNTY_LEVELS = ("县(市、区)", "县")
+
+
+def units_at_level(units: pd.DataFrame, level: str, config: CoverageConfig = CoverageConfig()) -> pd.DataFrame:
+    """The township units a target of this level counts: 街道 only; 镇+乡 only; or for 乡镇(街道)
+    every unit except 类似乡级单位 (林场, 农场, 开发区 ...), which `config.count_other_units` adds."""
     if level == "街道":
         return units[units["kind"] == "街道"]
     if level == "乡镇":
         return units[units["kind"].isin(["镇", "乡"])]
-    return units
+    if config.count_other_units:
+        return units
+    return units[units["kind"] != OTHER_TOWNSHIP_KIND]
 
 
-def _township_rows(units, covered_pairs, districts, meta, target_rate):
-    pool = units_at_level(units, meta["level"])
+def excluded_units(units: pd.DataFrame, targets: pd.DataFrame, config: CoverageConfig = CoverageConfig()) -> pd.DataFrame:
+    """Units left out of the plan's 乡镇(街道) targets (类似乡级单位 unless counted), with the reason."""
+    if config.count_other_units or not (targets["unit_level"] == "乡镇(街道)").any():
+        return pd.DataFrame(columns=EXCLUDED_COLUMNS)
+    out = units[units["kind"] == OTHER_TOWNSHIP_KIND]
+    return pd.DataFrame({
+        "district_code": out["district_code"], "district_name": out["district_name"], "unit_code": out["code"],
+        "unit_name": out["name"], "unit_kind": out["kind"],
+        "reason": "类似乡级单位(林场、农场、开发区等), 乡镇(街道)指标默认不计入; 可在设置中计入",
+    }, columns=EXCLUDED_COLUMNS).reset_index(drop=True)
+
+
+def _township_rows(units, covered_pairs, districts, meta, target_rate, config):
+    pool = units_at_level(units, meta["level"], config)
     is_cov = np.array([(code, meta["facility_class"]) in covered_pairs for code in pool["code"]], dtype=bool)
     pool = pool.assign(covered=is_cov)
     rows = []
@@ -168,11 +229,21 @@ def _is_functional_zone(name: str) -> bool:
     return any(marker in name for marker in FUNCTIONAL_ZONE_MARKERS)
 
 
+def county_pool(districts: pd.DataFrame, level: str, config: CoverageConfig = CoverageConfig()) -> pd.DataFrame:
+    """The county-level districts a target of this level counts: every district for 县(市、区)
+    (functional zones unless the setting removes them); 县 and 县级市 only for 县."""
+    pool = districts
+    if not config.functional_zones_as_districts or level == "县":
+        pool = pool[~pool["district_name"].map(_is_functional_zone)]
+    if level == "县":
+        kinds = [district_kind(n, c) for n, c in zip(pool["district_name"], pool["district_code"])]
+        pool = pool[[k in ("县", "县级市") for k in kinds]]
+    return pool
+
+
 def _county_rows(units, counting, districts, meta, target_rate, config):
     with_fac = set(counting.loc[counting["facility_class"] == meta["facility_class"], "district_code"])
-    pool = districts
-    if not config.functional_zones_as_districts:
-        pool = districts[~districts["district_name"].map(_is_functional_zone)]
+    pool = county_pool(districts, meta["level"], config)
     rows, unc_rows = [], []
     for d in pool.itertuples(index=False):
         covered = int(d.district_code in with_fac)

@@ -52,9 +52,24 @@ def _similar(a: str, b: str) -> bool:
     return a == b or a in b or b in a or SequenceMatcher(None, a, b).ratio() >= NAME_SIMILARITY
 
 
+def _township_of(points: gpd.GeoSeries, units: gpd.GeoDataFrame) -> np.ndarray:
+    """Code of the township covering each point (lowest code on a shared edge), "" outside."""
+    out = np.full(len(points), "", dtype=object)
+    if units.empty:
+        return out
+    pi, ui = units.sindex.query(points.to_numpy(), predicate="covered_by")
+    if len(pi):
+        lowest = pd.DataFrame({"pt": pi, "code": units["code"].astype(str).to_numpy()[ui]}).groupby("pt")["code"].min()
+        out[lowest.index.to_numpy()] = lowest.to_numpy()
+    return out
+
+
 def near_duplicates(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, radius_m: float = DUPLICATE_RADIUS_M) -> pd.Series:
-    """For each facility, the id of an earlier record of the same class with a near-identical name
-    within `radius_m` metres (measured in the area's Gauss-Kruger zone), else None."""
+    """For each facility, the id of an earlier record of the same class, in the same township, with
+    a near-identical name within `radius_m` metres (measured in the area's Gauss-Kruger zone), else
+    None. Two 社工站 of neighbouring 街道 38 m apart across their shared border are two facilities:
+    each township has its own, so the township must match (points outside every township only pair
+    with each other)."""
     result = pd.Series([None] * len(facilities), index=facilities.index, dtype=object)
     has = facilities.geometry.notna() & ~facilities.geometry.is_empty
     if has.sum() < 2:
@@ -66,8 +81,12 @@ def near_duplicates(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, ra
     names = facilities["name"].astype(str).to_numpy()
     classes = facilities["facility_class"].to_numpy()
     ids = facilities["facility_id"].astype(str).to_numpy()
+    township = np.full(len(facilities), "", dtype=object)
+    township[pos] = _township_of(pts.geometry, units)
     for i, j in zip(pos[left], pos[right]):
         if j <= i or result.iloc[j] is not None or result.iloc[i] is not None:
+            continue
+        if township[i] != township[j]:
             continue
         if classes[i] == classes[j] and isinstance(classes[i], str) and _similar(names[i], names[j]) and ids[i] != ids[j]:
             result.iloc[j] = ids[i]

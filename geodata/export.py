@@ -1,12 +1,76 @@
-"""Excel downloads: safe cells (no formulas from user text), readable widths, frozen header."""
+"""Downloads: safe cells (no formulas from user text), readable widths, frozen header; file and
+zip-entry names made safe from user text (`safe_filename`); text stripped of characters XML
+documents (Word, PowerPoint, Excel) cannot hold (`plain_text`)."""
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Characters Windows forbids in file names, plus both path separators.
+_FORBIDDEN_CHARS = frozenset('<>:"/\\|?*')
+#: Device names Windows reserves, with or without an extension (CON, CON.txt ...).
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"] + [f"{p}{i}" for p in ("COM", "LPT") for i in "0123456789¹²³"])
+#: Longest name `safe_filename` returns, in UTF-8 bytes (file systems allow 255; a suffix is often added).
+MAX_NAME_BYTES = 120
+# Characters not allowed in XML 1.0 (C0 controls except tab/newline/return, surrogates, U+FFFE/U+FFFF).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def safe_filename(text: object, fallback: str = "未命名", *, max_chars: int = 80, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """`text` as one safe file name and zip-entry name (one path part, never a path).
+
+    Path separators, the characters Windows forbids (``<>:"|?*``), control and format characters
+    become "_"; runs of dots collapse to one (so ".." never appears); leading dots and spaces and
+    trailing dots and spaces are removed; a Windows device name (CON, NUL, COM1 ...) gets a "_"
+    prefix; the result is cut to `max_chars` characters and `max_bytes` UTF-8 bytes (at a character
+    boundary). Chinese and other letters are kept. An empty result gives `fallback` (made safe the
+    same way, or "file").
+
+    >>> safe_filename("../../etc/x:<>|?*")
+    'etc_x_'
+    """
+    text = unicodedata.normalize("NFC", "" if text is None else str(text))
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in _FORBIDDEN_CHARS or category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append("_")
+        elif category.startswith("Z"):  # any space (incl. U+3000) becomes a plain space
+            out.append(" ")
+        else:
+            out.append(ch)
+    name = "".join(out)
+    name = re.sub(r"\.{2,}", ".", name)
+    name = re.sub(r" {2,}", " ", name)
+    name = re.sub(r"_{2,}", "_", name)
+    name = name.lstrip(" ._").rstrip(" .")
+    name = _cut(name, max_chars, max_bytes).rstrip(" .")
+    if name.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
+        name = _cut("_" + name, max_chars, max_bytes)
+    if not name:  # the fallback "file" is safe as it is, so this ends
+        return "file" if fallback == "file" else safe_filename(fallback, "file", max_chars=max_chars, max_bytes=max_bytes)
+    return name
+
+
+def _cut(text: str, max_chars: int, max_bytes: int) -> str:
+    text = text[:max_chars]
+    while len(text.encode("utf-8")) > max_bytes:
+        text = text[:-1]
+    return text
+
+
+def plain_text(value: object) -> str:
+    """`value` as text a .docx/.pptx/.xlsx can hold: characters XML 1.0 forbids (NUL, most control
+    characters, lone surrogates) are removed; everything else, markup-looking text included, is kept
+    as it is (those formats store plain text, nothing is interpreted)."""
+    return _XML_ILLEGAL.sub("", "" if value is None else str(value))
 
 
 def _safe(value):

@@ -22,6 +22,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from coverage.admin import township_kind
 from coverage.catalog import DATA_DIR, FUNCTION_COLUMNS, ClassCatalog, normalize_label
 from coverage.errors import (
     BoundaryValidationError, CRSError, FieldMappingError, InputFileError, UnsafeArchiveError,
@@ -38,7 +39,7 @@ MAX_ZIP_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 MAX_ZIP_RATIO = 200                          # uncompressed / compressed, per member over 1 MB
 #: Rough bounding box of China (lon_min, lat_min, lon_max, lat_max), degrees.
 CHINA_BBOX = (73.0, 3.0, 136.0, 54.0)
-UNIT_KINDS = ("街道", "镇", "乡", "其他")
+UNIT_KINDS = ("街道", "镇", "乡", "类似乡级单位")
 YES_VALUES = {"是", "有", "y", "yes", "1", "true", "√", "✓", "t", "1.0"}
 
 
@@ -58,6 +59,7 @@ class ReadReport:
     dropped_empty_geometries: int = 0
     bad_coordinates: list[str] = field(default_factory=list)
     unknown_classes: dict[str, int] = field(default_factory=dict)
+    contained_classes: list[dict] = field(default_factory=list)
     swapped: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
     crs_inferred: bool = False
@@ -331,25 +333,8 @@ def _county_names() -> dict[str, str]:
 
 
 def unit_kind(name: str, code: str) -> str:
-    """街道/镇/乡/其他 from the name suffix, else from digits 7-9 of the statistical code
-    (001-099 街道, 100-199 镇, 200-399 乡)."""
-    name = unicodedata.normalize("NFKC", name or "").strip()
-    if name.endswith("街道") or name.endswith("办事处"):
-        return "街道"
-    if name.endswith("镇"):
-        return "镇"
-    if name.endswith("乡"):
-        return "乡"
-    digits = "".join(ch for ch in code if ch.isdigit())
-    if len(digits) >= 9:
-        n = int(digits[6:9])
-        if 1 <= n <= 99:
-            return "街道"
-        if 100 <= n <= 199:
-            return "镇"
-        if 200 <= n <= 399:
-            return "乡"
-    return "其他"
+    """街道/镇/乡/类似乡级单位/其他 (see `coverage.admin.township_kind`)."""
+    return township_kind(name, code)
 
 
 def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None,
@@ -446,19 +431,22 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
             + f"。表中的列有: {', '.join(map(str, table.columns))}。请在下方「字段对应」中指定, 或下载模板对照修改表头。",
             columns=table.columns, missing=missing)
     out = pd.DataFrame(index=table.index)
-    if "facility_id" in cols:
-        out["facility_id"] = table[cols["facility_id"]].fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-        blank = out["facility_id"].eq("")
-        out.loc[blank, "facility_id"] = [f"R{i + 1}" for i in np.flatnonzero(blank)]
-    else:
-        out["facility_id"] = [f"R{i + 1}" for i in range(len(table))]
-        report.notes.append("设施表无编号列, 已按行号生成编号(R1, R2, ...)。")
+    out["facility_id"] = _facility_ids(table, cols, report)
+    out["record_no"] = np.arange(1, len(table) + 1)
+    if "sheet" in table.columns:
+        out["sheet"] = table["sheet"].fillna("").astype(str)
     out["name"] = table[cols["name"]].fillna("").astype(str).str.strip()
     out["class_raw"] = table[cols["facility_class"]].fillna("").astype(str).str.strip()
-    mapping = {normalize_label(k): v for k, v in (class_mapping or {}).items() if v in classes.names}
-    out["facility_class"] = out["class_raw"].map(lambda r: mapping.get(normalize_label(r)) or classes.match(r)).astype(object)
-    unknown = out.loc[out["facility_class"].isna(), "class_raw"].replace("", "(空)")
+    out["facility_class"], out["class_match"] = _match_classes(out["class_raw"], classes, class_mapping)
+    unknown = out.loc[out["facility_class"].isna() & out["class_match"].ne("mapped_none"), "class_raw"].replace("", "(空)")
     report.unknown_classes = {str(k): int(v) for k, v in unknown.value_counts().items()}
+    contained = out[out["class_match"].eq("contains")]
+    report.contained_classes = [
+        {"label": str(label), "class_id": str(cid), "count": int(n)}
+        for (label, cid), n in contained.groupby(["class_raw", "facility_class"]).size().items()]
+    if report.contained_classes:
+        report.notes.append(f"{len(report.contained_classes)} 种类型名称不是类别表中的写法, 按其中包含的类别名归类, "
+                            "请在「数据质量」页确认。")
     x = table[cols["lon"]].map(parse_coordinate).to_numpy(float) if "lon" in cols else np.full(len(table), np.nan)
     y = table[cols["lat"]].map(parse_coordinate).to_numpy(float) if "lat" in cols else np.full(len(table), np.nan)
     degrees = system in ("wgs84", "cgcs2000", "gcj02", "bd09", "auto")
@@ -488,6 +476,51 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
         report.notes.append(f"{len(bad)} 条记录的坐标换算后不在中国范围内(坐标系选错或数值有误?), 按缺少坐标处理。")
     report.rows = len(gdf)
     return gdf, report
+
+
+#: Class-mapping value meaning "the planner confirmed this label counts for no class".
+NOT_COUNTED = "none"
+
+
+def _facility_ids(table: pd.DataFrame, cols: dict[str, str], report: ReadReport) -> pd.Series:
+    """编号 as text; blank ones become R<row>. 编号 is unique within a sheet, not across sheets: when
+    several sheets reuse an 编号 (编号 1 on 一 and 编号 1 on 二 are different facilities), those rows
+    are qualified with their sheet ("二:1")."""
+    if "facility_id" not in cols:
+        report.notes.append("设施表无编号列, 已按行号生成编号(R1, R2, ...)。")
+        return pd.Series([f"R{i + 1}" for i in range(len(table))], index=table.index)
+    ids = table[cols["facility_id"]].fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    blank = ids.eq("")
+    ids[blank] = [f"R{i + 1}" for i in np.flatnonzero(blank)]
+    if "sheet" in table.columns and table["sheet"].nunique() > 1:
+        sheets = table["sheet"].fillna("").astype(str)
+        shared = pd.DataFrame({"id": ids, "sheet": sheets}).groupby("id")["sheet"].nunique()
+        clash = ids.isin(shared.index[shared > 1]) & ~blank
+        if clash.any():
+            ids[clash] = sheets[clash] + ":" + ids[clash]
+            report.notes.append(f"{int(clash.sum())} 条记录的编号在多个工作表中重复使用(各表各自编号), "
+                                "已在编号前加工作表名以区分, 如「" + str(ids[clash].iloc[0]) + "」。")
+    return ids
+
+
+def _match_classes(labels: pd.Series, classes: ClassCatalog, class_mapping: dict[str, str] | None
+                   ) -> tuple[pd.Series, pd.Series]:
+    """(class_id or None, how) per row, decided once per distinct label: the planner's mapping first
+    ("mapped"; "mapped_none" when they chose 不计入), then the catalogue ("exact" / "contains")."""
+    mapping = {normalize_label(k): v for k, v in (class_mapping or {}).items()
+               if v in classes.names or v == NOT_COUNTED}
+    decided: dict[str, tuple[str | None, str]] = {}
+    for label in labels.unique():
+        chosen = mapping.get(normalize_label(label))
+        if chosen == NOT_COUNTED:
+            decided[label] = (None, "mapped_none")
+        elif chosen:
+            decided[label] = (chosen, "mapped")
+        else:
+            decided[label] = classes.match_how(label)
+    cls = labels.map(lambda v: decided[v][0]).astype(object)
+    how = labels.map(lambda v: decided[v][1])
+    return cls, how
 
 
 def _year(values: pd.Series) -> pd.Series:

@@ -3,6 +3,13 @@
 Every number comes from one `CoverageResult` through `coverage.evaluation`, so the report, the
 slides, the PDF and the ledger agree with `coverage.csv`.
 
+Targets whose class the ledger holds none of (`no_data`) are never shown as a gap or a failure:
+tables, slides, maps and the ledger say `NO_DATA_MESSAGE`, their figures are marked `NO_DATA_MARK`.
+File and zip-entry names built from plan names or target ids go through `safe_filename`; user text
+is written as plain text everywhere (python-docx/pptx/openpyxl cells, fpdf2 without markdown,
+matplotlib without mathtext). The data source (file names, encodings, sheets, coordinate systems)
+comes from `PackData.quality` (see `source_lines`).
+
 Fonts: Word gets 宋体/黑体 (w:eastAsia set on every style used, theme fonts removed so Word does
 not substitute), slides 微软雅黑 (a:ea on every run); these are the fonts of a 民政局 Windows PC.
 The PDF and the maps embed Noto Sans CJK SC (PyPI mplfonts), so they look the same everywhere.
@@ -18,16 +25,23 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from coverage.evaluate import AREA_CODE, CoverageResult, counting_facilities, units_at_level
+from coverage.evaluate import (
+    AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE, CoverageResult, counting_facilities, county_pool, units_at_level,
+)
 from coverage.evaluation import (
     EVALUATION_COLUMNS, INDICATOR_COLUMNS, district_table, indicator_table, percent_text,
 )
-from geodata.export import _safe, fit_columns
+from geodata.export import _safe, fit_columns, plain_text, safe_filename
 
 FORMATS = {"docx": "Word 报告", "pptx": "PPT 幻灯片", "pdf": "PDF 报告", "xlsx": "Excel 台账", "png": "专题图 PNG(300dpi) + 分区图册 PDF",
            "svg": "专题图 SVG(矢量)"}
 WORD_BODY_FONT, WORD_HEADING_FONT, LATIN_FONT = "宋体", "黑体", "Times New Roman"
 SLIDE_FONT = "微软雅黑"
+#: Put after a figure that rests on a class the ledger holds none of.
+NO_DATA_MARK = "※"
+#: The 是否达标 cell of such a target (neither 是 nor 否).
+NO_DATA_VERDICT = "待确认"
+ZIP_NAME = "会议材料.zip"
 
 
 @dataclass
@@ -58,7 +72,7 @@ class PackData:
 
 def sheet_name(text: str, used: set[str]) -> str:
     """An Excel sheet name: no []:*?/\\, at most 31 characters, unique."""
-    base = "".join(ch for ch in text if ch not in "[]:*?/\\")[:31] or "Sheet"
+    base = "".join(ch for ch in plain_text(text) if ch not in "[]:*?/\\").strip("'")[:31] or "Sheet"
     name, k = base, 2
     while name in used:
         name = f"{base[:28]}~{k}"
@@ -81,17 +95,85 @@ def _counting(data: PackData) -> pd.DataFrame:
 
 
 def _covered_codes(data: PackData, target) -> pd.Series:
-    """Unit (or district) code -> covered, for the units the target counts."""
+    """Unit (or district) code -> covered, for the units the target counts (districts for the
+    county levels, `COUNTY_LEVELS`, as the coverage rows give them)."""
     cov = data.result.coverage
     if target.measure == "count":
         return pd.Series(dtype=bool)
     unc = data.result.uncovered
     missing = set(unc.loc[unc["target_id"] == target.target_id, "unit_code"])
-    if target.unit_level == "县(市、区)":
+    if target.unit_level in COUNTY_LEVELS:
         codes = cov.loc[(cov["target_id"] == target.target_id) & (cov["district_code"] != AREA_CODE), "district_code"]
     else:
-        codes = units_at_level(data.units, target.unit_level)["code"]
-    return pd.Series({c: c not in missing for c in codes})
+        codes = units_at_level(data.units, target.unit_level, data.config)["code"]
+    return pd.Series({c: c not in missing for c in codes}, dtype=bool)
+
+
+def _flag(value) -> bool:
+    return False if value is None or (not isinstance(value, (bool, np.bool_)) and pd.isna(value)) else bool(value)
+
+
+def _is_no_data(row) -> bool:
+    """Whether a coverage row rests on a class the ledger holds none of."""
+    return _flag(row.get("no_data", False)) if hasattr(row, "get") else _flag(getattr(row, "no_data", False))
+
+
+def no_data_targets(data: PackData) -> set[str]:
+    """Ids of the targets whose class the ledger holds none of (coverage column `no_data`)."""
+    cov = data.result.coverage
+    if "no_data" not in cov.columns:
+        return set()
+    return set(cov.loc[cov["no_data"].map(_flag), "target_id"])
+
+
+def _mark(text: str) -> str:
+    return f"{text}{NO_DATA_MARK}"
+
+
+def _indicator_table(data: PackData, target_ids: list[str] | None) -> pd.DataFrame:
+    """`indicator_table`, with the no-data targets' gap and verdict replaced and figures marked."""
+    table = indicator_table(data.result, target_ids)
+    nd = table["target_id"].isin(no_data_targets(data))
+    if nd.any():
+        table.loc[nd, "现状值"] = table.loc[nd, "现状值"].map(_mark)
+        table.loc[nd, "差距"] = NO_DATA_MESSAGE
+        table.loc[nd, "是否达标"] = NO_DATA_VERDICT
+    return table
+
+
+def _evaluation(data: PackData, target_ids: list[str] | None) -> pd.DataFrame | None:
+    """The 评估 table of the chosen targets (None when there is none), no-data targets marked."""
+    if data.evaluation is None or not len(data.evaluation):
+        return None
+    ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
+    ev = ev.copy()
+    nd = ev["target_id"].isin(no_data_targets(data))
+    if nd.any():
+        for col in ("现状值", "完成率", "目标进度"):
+            ev.loc[nd, col] = ev.loc[nd, col].astype(str).map(_mark)
+        ev.loc[nd, "状态"] = NO_DATA_MESSAGE
+    return ev
+
+
+def _no_data_note(data: PackData, target_ids: list[str] | None) -> str:
+    """One sentence naming the chosen targets whose class the ledger holds none of ("" if none)."""
+    rows = _target_rows(data, target_ids)
+    names = rows.loc[rows["target_id"].isin(no_data_targets(data)), "indicator"].astype(str).tolist()
+    if not names:
+        return ""
+    return (f"{NO_DATA_MARK} {NO_DATA_MESSAGE}: 以下 {len(names)} 项指标对应类别的设施在台账中没有任何记录 —— "
+            f"{'、'.join(names)}。无法判断是确实没有还是未报送, 表中现状值只反映台账, 不据此判断差距或是否达标。")
+
+
+def _summary_sentence(data: PackData, target_ids: list[str] | None) -> str:
+    """How many chosen targets are met, not met, and cannot be judged (no ledger data)."""
+    rows = indicator_table(data.result, target_ids)
+    nd = rows["target_id"].isin(no_data_targets(data))
+    met = rows["met"].map(_flag) & ~nd
+    text = f"共 {len(rows)} 项指标: 已达标 {int(met.sum())} 项, 未达标 {int((~met & ~nd).sum())} 项"
+    if nd.any():
+        text += f", 台账中无此类设施、待确认 {int(nd.sum())} 项"
+    return text + "。"
 
 
 def _facility_points(data: PackData, class_id: str, counting: pd.DataFrame) -> pd.DataFrame:
@@ -101,23 +183,75 @@ def _facility_points(data: PackData, class_id: str, counting: pd.DataFrame) -> p
 
 
 def _key_figures(row: pd.Series, districts: pd.DataFrame) -> list[tuple[str, str]]:
-    """(label, value) pairs for a slide or a map subtitle."""
+    """(label, value) pairs for a slide or a map subtitle; a no-data target has its figures marked
+    and `NO_DATA_MESSAGE` for a gap (no 达标区县 count)."""
+    no_data = _is_no_data(row)
+    mark = _mark if no_data else str
+    gap = NO_DATA_MESSAGE if no_data else ("已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个")
     if row["measure"] == "count":
-        return [("现有数量", f"{int(row['units_covered'])} 个"), ("目标", f"{row['target_value']:g} 个({row['target_year']}年)"),
-                ("差距", "已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个")]
-    met = districts["met"].astype(bool)
-    return [("覆盖率", percent_text(row["rate"])), ("目标", f"{row['target_rate'] * 100:g}%({row['target_year']}年)"),
-            ("已覆盖", f"{int(row['units_covered'])} / {int(row['units_total'])}"),
-            ("差距", "已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个"),
-            ("达标区县", f"{int(met.sum())} / {len(districts)}")]
+        return [("现有数量", mark(f"{int(row['units_covered'])} 个")), ("目标", f"{row['target_value']:g} 个({row['target_year']}年)"),
+                ("差距", gap)]
+    met = districts["met"].map(_flag)
+    return [("覆盖率", mark(percent_text(row["rate"]))), ("目标", f"{row['target_rate'] * 100:g}%({row['target_year']}年)"),
+            ("已覆盖", mark(f"{int(row['units_covered'])} / {int(row['units_total'])}")), ("差距", gap),
+            ("达标区县", NO_DATA_VERDICT if no_data else f"{int(met.sum())} / {len(districts)}")]
 
 
 def _subtitle(data: PackData, row: pd.Series) -> str:
+    no_data = _is_no_data(row)
     if row["measure"] == "count":
-        return f"{data.area_name} · 现有 {int(row['units_covered'])} 个 / 目标 {row['target_value']:g} 个({row['target_year']}年)"
+        now = f"现有 {int(row['units_covered'])} 个"
+        text = f"{now}{NO_DATA_MARK if no_data else ''} / 目标 {row['target_value']:g} 个({row['target_year']}年)"
+        return f"{data.area_name} · " + (f"{NO_DATA_MESSAGE} · 台账{text}" if no_data else text)
+    if no_data:
+        return (f"{data.area_name} · {NO_DATA_MESSAGE} · 台账现状 {_mark(percent_text(row['rate']))} / 目标 "
+                f"{row['target_rate'] * 100:g}%({row['target_year']}年)")
     gap = "已达标" if row["met"] else f"还需{int(row['units_needed'])}个单元"
     return (f"{data.area_name} · 现状 {percent_text(row['rate'])} / 目标 {row['target_rate'] * 100:g}%"
             f"({row['target_year']}年) · {gap}")
+
+
+def source_lines(data: PackData) -> list[str]:
+    """Where the data came from, as read (from `data.quality`, never re-derived): the township file
+    (name, encoding, CRS, units), the facility ledger (name, encoding, sheets, records, the points'
+    coordinate system) and the evidence of the coordinate-system detection. Without file details in
+    `quality`, `data.source` as given. The same lines open the report's 数据来源 section and every
+    map footnote."""
+    q = data.quality or {}
+    lines = []
+    u, f = q.get("unit_file") or {}, q.get("facility_file") or {}
+    if u:
+        parts = [f"编码 {u.get('encoding') or '—'}",
+                 f"坐标系 {u.get('crs') or '—'}" + ("(文件未写明, 按坐标范围推断)" if u.get("crs_inferred") else "")]
+        if u.get("rows") is not None:
+            parts.append(f"{u['rows']} 个单元")
+        lines.append(f"乡镇边界 {u.get('filename') or '—'}({'; '.join(parts)})")
+    if f or q.get("point_system_label"):
+        parts = [f"编码 {f.get('encoding') or '—'}"]
+        sheets = f.get("sheets") or []
+        if sheets:
+            parts.append(f"工作表 {'、'.join(map(str, sheets))}")
+        if f.get("rows") is not None:
+            parts.append(f"{f['rows']} 条记录")
+        label = q.get("point_system_label") or f.get("crs")
+        how = "自动识别" if q.get("point_system_detection") else ("按指定" if label else "")
+        parts.append(f"坐标系 {label or '—'}" + (f"({how})" if how else ""))
+        lines.append(f"设施台账 {f.get('filename') or '—'}({'; '.join(parts)})")
+    evidence = (q.get("point_system_detection") or {}).get("evidence")
+    if evidence:
+        lines.append(f"坐标系识别依据: {evidence}")
+    if not lines:
+        lines.append(data.source or "—")
+    if data.demo:
+        lines[0] = "演示数据(示意) " + lines[0]
+    return [plain_text(line) for line in lines]
+
+
+def map_source(data: PackData) -> str:
+    """The map footnote's source: the files on one line, the detection evidence on the next."""
+    lines = source_lines(data)
+    files = [ln for ln in lines if not ln.startswith("坐标系识别依据")]
+    return "; ".join(files) + "".join("\n" + ln for ln in lines if ln.startswith("坐标系识别依据"))
 
 
 # ------------------------------------------------------------------ maps
@@ -131,6 +265,7 @@ def indicator_maps(data: PackData, target_ids: list[str] | None = None, *, distr
     area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
     units = data.units if not districts else data.units[data.units["district_code"].isin(districts)]
     layers = map_layers(units)
+    source = map_source(data)
     figures = {}
     for t in _target_rows(data, target_ids).itertuples(index=False):
         if progress:
@@ -139,10 +274,11 @@ def indicator_maps(data: PackData, target_ids: list[str] | None = None, *, distr
         pts = _facility_points(data, t.facility_class, counting)
         if districts:
             pts = pts[pts["district_code"].isin(districts)]
+        row = area.loc[t.target_id]
         figures[t.target_id] = coverage_map_figure(
-            units, covered, pts, title=t.indicator, subtitle=_subtitle(data, area.loc[t.target_id]), level=t.unit_level,
-            class_name=data.classes.names.get(t.facility_class, t.facility_class), source=data.source,
-            date_text=data.date_text, layers=layers)
+            units, covered, pts, title=t.indicator, subtitle=_subtitle(data, row), level=t.unit_level,
+            class_name=data.classes.names.get(t.facility_class, t.facility_class), source=source,
+            date_text=data.date_text, layers=layers, no_data=_is_no_data(row))
     return figures
 
 
@@ -156,6 +292,8 @@ def district_map_book(data: PackData, target_id: str, districts: list[str] | Non
     covered = _covered_codes(data, t)
     pts = _facility_points(data, t.facility_class, _counting(data))
     rows = data.result.coverage[(data.result.coverage["target_id"] == target_id)].set_index("district_code")
+    no_data = target_id in no_data_targets(data)
+    source = map_source(data)
     buf = io.BytesIO()
     with PdfPages(buf) as pdf:
         for code, units in data.units.groupby("district_code", sort=True):
@@ -163,17 +301,19 @@ def district_map_book(data: PackData, target_id: str, districts: list[str] | Non
                 continue
             name = units["district_name"].iloc[0]
             sub = ""
-            if code in rows.index and t.measure != "count":
+            if no_data:
+                sub = f"{name} · {NO_DATA_MESSAGE}"
+            elif code in rows.index and t.measure != "count":
                 r = rows.loc[code]
                 sub = (f"{name} · 覆盖率 {percent_text(r['rate'])}({int(r['units_covered'])}/{int(r['units_total'])}) · 目标 "
                        f"{r['target_rate'] * 100:g}% · " + ("已达标" if r["met"] else f"还需{int(r['units_needed'])}个"))
             fig = coverage_map_figure(units, covered, pts[pts["district_code"] == code], title=f"{name} · {t.indicator}",
                                       subtitle=sub, level=t.unit_level, label_townships=True,
                                       class_name=data.classes.names.get(t.facility_class, t.facility_class),
-                                      source=data.source, date_text=data.date_text)
+                                      source=source, date_text=data.date_text, no_data=no_data)
             pdf.savefig(fig)
         info = pdf.infodict()
-        info["Title"] = f"{data.plan} 分区图册"
+        info["Title"] = plain_text(f"{data.plan} 分区图册")
     return buf.getvalue()
 
 
@@ -190,24 +330,28 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
     counting = _counting(data)
     units = data.units if not districts else data.units[data.units["district_code"].isin(districts)]
     names = dict(zip(data.assigned["facility_id"], data.assigned["name"]))
-    sheets: list[tuple[str, pd.DataFrame]] = [("指标汇总", indicator_table(data.result, target_ids)[INDICATOR_COLUMNS])]
-    if data.evaluation is not None and len(data.evaluation):
-        ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
+    no_data = no_data_targets(data)
+    sheets: list[tuple[str, pd.DataFrame]] = [("指标汇总", _indicator_table(data, target_ids)[INDICATOR_COLUMNS])]
+    ev = _evaluation(data, target_ids)
+    if ev is not None:
         sheets.append(("评估", ev[EVALUATION_COLUMNS]))
     for t in _target_rows(data, target_ids).itertuples(index=False):
         rows = counting[counting["facility_class"] == t.facility_class]
-        if t.unit_level == "县(市、区)":
+        if t.unit_level in COUNTY_LEVELS:
             base = units.drop_duplicates("district_code")[["district_code", "district_name"]].sort_values("district_code")
+            base = county_pool(base, t.unit_level, data.config)
             key, frame = "district_code", pd.DataFrame({"区县代码": base["district_code"], "区县": base["district_name"]})
         else:
-            pool = units_at_level(units, t.unit_level).sort_values("code")
+            pool = units_at_level(units, t.unit_level, data.config).sort_values("code")
             key, frame = "unit_code", pd.DataFrame({"乡镇代码": pool["code"], "乡镇(街道)": pool["name"], "类型": pool["kind"],
                                                      "区县": pool["district_name"]})
         codes = frame.iloc[:, 0]
         grouped = rows.groupby(key)["facility_id"].agg(list)
         lists = codes.map(grouped).map(lambda v: v if isinstance(v, list) else [])
         frame["设施数"] = lists.map(len).astype(int)
-        if t.measure == "coverage":
+        if t.target_id in no_data:
+            frame["是否覆盖" if t.measure == "coverage" else "说明"] = NO_DATA_MESSAGE
+        elif t.measure == "coverage":
             frame["是否覆盖"] = np.where(frame["设施数"] > 0, "已覆盖", "未覆盖")
         frame["设施名称"] = lists.map(lambda ids: "、".join(str(names.get(i, i)) for i in ids))
         sheets.append((f"{t.target_id} {t.indicator}", frame.reset_index(drop=True)))
@@ -229,7 +373,7 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
     head_fill = PatternFill("solid", fgColor="DDEBF7")
     for title, frame in sheets:
         ws = wb.create_sheet(sheet_name(title, used))
-        ws.append([str(c) for c in frame.columns])
+        ws.append([plain_text(c) for c in frame.columns])
         for values in frame.itertuples(index=False):
             ws.append([_cell(v) for v in values])
         for cell in ws[1]:
@@ -251,22 +395,18 @@ def _cell(value):
         return float(value)
     if isinstance(value, (bool, np.bool_)):
         return "是" if value else "否"
-    return _safe(value) if isinstance(value, str) else str(value)
+    return _safe(plain_text(value)) if isinstance(value, str) else str(value)
 
 
 # ------------------------------------------------------------------ content shared by Word and PDF
 
 def _quality_lines(data: PackData) -> list[str]:
     q = data.quality or {}
-    lines = []
-    if q.get("unit_file"):
-        u = q["unit_file"]
-        lines.append(f"乡镇边界: {u.get('filename') or '—'}, {u.get('rows', '—')} 个乡镇(街道); 坐标系 {u.get('crs') or '—'}"
-                     + (f"; 编码 {u['encoding']}" if u.get("encoding") else ""))
-    if q.get("facility_file"):
-        f = q["facility_file"]
-        lines.append(f"设施台账: {f.get('filename') or '—'}, {f.get('rows', '—')} 条记录; 坐标系 {q.get('point_system_label') or '—'}"
-                     + (f"; 编码 {f['encoding']}" if f.get("encoding") else ""))
+    lines = ["数据来源: " + line for line in source_lines(data)]
+    excluded = data.result.excluded_units
+    if excluded is not None and len(excluded):
+        names = "、".join(excluded["unit_name"].astype(str).head(20)) + (" 等" if len(excluded) > 20 else "")
+        lines.append(f"未计入乡镇(街道)指标的类似乡级单位 {len(excluded)} 个: {names}(林场、农场、开发区等; 可在设置中计入)。")
     counts = q.get("status_counts", {})
     if counts:
         lines.append(f"归属情况: 已归属 {counts.get('assigned', 0)} 条, 按地址归属 {counts.get('by_address', 0)} 条, "
@@ -285,6 +425,9 @@ def _quality_lines(data: PackData) -> list[str]:
 
 
 def _uncovered_text(data: PackData, target_id: str, districts: list[str] | None) -> list[tuple[str, str]]:
+    """(district, uncovered unit names) pairs; none for a no-data target (nothing to call uncovered)."""
+    if target_id in no_data_targets(data):
+        return []
     unc = data.result.uncovered
     unc = unc[unc["target_id"] == target_id]
     if districts:
@@ -298,7 +441,23 @@ def _district_rows(data: PackData, target_id: str, districts: list[str] | None) 
         keep = data.result.coverage.loc[(data.result.coverage["target_id"] == target_id)
                                         & data.result.coverage["district_code"].isin(districts), "district_name"]
         table = table[table["区县"].isin(set(keep))]
+    if len(table) and target_id in no_data_targets(data):
+        table = table.copy()
+        if "覆盖率" in table.columns:
+            table["覆盖率"] = table["覆盖率"].map(_mark)
+            table["差距"] = NO_DATA_MESSAGE
+            table["是否达标"] = NO_DATA_VERDICT
+        else:
+            table["现有数量"] = table["现有数量"].astype(str).map(_mark)
+            table["说明"] = NO_DATA_MESSAGE
     return table
+
+
+def _no_data_text(data: PackData, target) -> str:
+    """The paragraph a no-data target gets instead of a list of uncovered units."""
+    name = data.classes.names.get(target.facility_class, target.facility_class)
+    return (f"{NO_DATA_MESSAGE}: 台账中没有「{name}」类设施(0 条记录), 无法判断是确实没有还是未报送, "
+            "本指标不列未覆盖单元、不作达标判断。")
 
 
 # ------------------------------------------------------------------ Word
@@ -335,26 +494,33 @@ def report_docx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
         heading = name.startswith(("Heading", "Title"))
         _set_east_asian(style.element, WORD_HEADING_FONT if heading else WORD_BODY_FONT)
     doc.styles["Normal"].font.size = Pt(11)
-    title = doc.add_paragraph(f"{data.plan}\n设施覆盖评估报告", style="Title")
+
+    def paragraph(text: str, style: str | None = None):  # user text goes in as plain text
+        return doc.add_paragraph(plain_text(text), style=style)
+
+    def heading(text: str, level: int):
+        return doc.add_heading(plain_text(text), level=level)
+
+    title = paragraph(f"{data.plan}\n设施覆盖评估报告", style="Title")
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    meta = doc.add_paragraph(f"编制日期: {data.date_text}")
+    meta = paragraph(f"编制日期: {data.date_text}")
     meta.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-    doc.add_heading("一、数据来源与数据质量", level=1)
+    heading("一、数据来源与数据质量", level=1)
     for line in _quality_lines(data):
-        doc.add_paragraph(line, style="List Bullet")
+        paragraph(line, style="List Bullet")
 
     def add_table(frame: pd.DataFrame, widths_cm: list[float] | None = None):
         table = doc.add_table(rows=1, cols=len(frame.columns), style="Table Grid")
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         for cell, col in zip(table.rows[0].cells, frame.columns):
-            cell.text = str(col)
+            cell.text = plain_text(col)
             for run in cell.paragraphs[0].runs:
                 run.font.bold = True
         for values in frame.itertuples(index=False):
             cells = table.add_row().cells
             for cell, v in zip(cells, values):
-                cell.text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+                cell.text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else plain_text(v)
         for row in table.rows:
             for k, cell in enumerate(row.cells):
                 for p in cell.paragraphs:
@@ -364,33 +530,40 @@ def report_docx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
                     cell.width = Cm(widths_cm[k])
         return table
 
-    doc.add_heading("二、主要指标完成情况", level=1)
-    doc.add_paragraph(f"表1  {data.area_name}民政设施主要指标(全市)", style="Caption")
-    add_table(indicator_table(data.result, target_ids)[INDICATOR_COLUMNS], [6.0, 1.1, 1.5, 1.6, 3.4, 1.4, 1.6])
-    if data.evaluation is not None and len(data.evaluation):
-        ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
-        doc.add_heading("三、规划实施评估", level=1)
-        doc.add_paragraph("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照"
+    heading("二、主要指标完成情况", level=1)
+    paragraph(_summary_sentence(data, target_ids))
+    paragraph(f"表1  {data.area_name}民政设施主要指标(全市)", style="Caption")
+    add_table(_indicator_table(data, target_ids)[INDICATOR_COLUMNS], [6.0, 1.1, 1.5, 1.6, 3.4, 1.4, 1.6])
+    note = _no_data_note(data, target_ids)
+    if note:
+        paragraph(note)
+    ev = _evaluation(data, target_ids)
+    if ev is not None:
+        heading("三、规划实施评估", level=1)
+        paragraph("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照"
                           "判断是否符合序时进度。基期值按规划所载, 规划未载明的按设施建成年份推算(未填建成年份的设施不计入基期)。")
-        doc.add_paragraph("表2  规划实施评估", style="Caption")
+        paragraph("表2  规划实施评估", style="Caption")
         add_table(ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]], [5.2, 1.6, 1.6, 1.6, 1.6, 1.6, 2.4])
-    doc.add_heading("四、分指标情况", level=1)
+    heading("四、分指标情况", level=1)
+    no_data = no_data_targets(data)
     for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
-        doc.add_heading(f"{i}. {t.indicator}", level=2)
+        heading(f"{i}. {t.indicator}", level=2)
+        if t.target_id in no_data:
+            paragraph(_no_data_text(data, t))
         table = _district_rows(data, t.target_id, districts)
         if len(table):
             add_table(table)
         if t.target_id in maps_png:
             doc.add_picture(io.BytesIO(maps_png[t.target_id]), width=Cm(16.5))
             doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            doc.add_paragraph(f"图{i}  {t.indicator}", style="Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
+            paragraph(f"图{i}  {t.indicator}", style="Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
         uncovered = _uncovered_text(data, t.target_id, districts)
         if uncovered:
-            doc.add_paragraph("未覆盖单元:")
+            paragraph("未覆盖单元:")
             for district, names in uncovered:
-                doc.add_paragraph(f"{district}: {names}", style="List Bullet")
-        elif t.measure == "coverage":
-            doc.add_paragraph("全部单元均已覆盖。")
+                paragraph(f"{district}: {names}", style="List Bullet")
+        elif t.measure == "coverage" and t.target_id not in no_data:
+            paragraph("全部单元均已覆盖。")
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
@@ -432,7 +605,7 @@ def _text_box(slide, left, top, width, height, lines: list[tuple[str, float, boo
     for k, (text, size, bold, colour) in enumerate(lines):
         p = frame.paragraphs[0] if k == 0 else frame.add_paragraph()
         run = p.add_run()
-        run.text = text
+        run.text = plain_text(text)
         _ea_run(run, size, bold, colour)
     return box
 
@@ -454,6 +627,7 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
         (data.date_text + ("  ·  演示数据(示意)" if data.demo else ""), 16, False, "555555")])
 
     area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
+    no_data = no_data_targets(data)
     for t in _target_rows(data, target_ids).itertuples(index=False):
         s = prs.slides.add_slide(blank)
         _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch), [(t.indicator, 26, True, "1F3B73")])
@@ -462,25 +636,41 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
         per = data.result.coverage[(data.result.coverage["target_id"] == t.target_id) & (data.result.coverage["district_code"] != AREA_CODE)]
         lines = [("关键数字", 18, True, "1F3B73")]
         for label, value in _key_figures(area.loc[t.target_id], per):
-            lines += [(label, 13, False, "666666"), (value, 22, True, "222222")]
+            long = value in (NO_DATA_MESSAGE, NO_DATA_VERDICT)
+            lines += [(label, 13, False, "666666"), (value, 16 if long else 22, True, "9A6B00" if long else "222222")]
+        if t.target_id in no_data:
+            lines.append((f"{NO_DATA_MARK} 台账中没有该类设施记录, 不作达标判断", 11, False, "9A6B00"))
         lines.append((f"属性: {t.binding or '—'}", 12, False, "666666"))
         _text_box(s, int(8.9 * inch), int(1.3 * inch), int(4.0 * inch), int(5.8 * inch), lines)
 
-    # summary: what is still needed per district
+    # summary: what is still needed per district (targets without ledger data are named, never listed as failures)
     s = prs.slides.add_slide(blank)
     _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch), [("各区县仍需补齐的指标", 26, True, "1F3B73")])
     cov = data.result.coverage
-    chosen = set(_target_rows(data, target_ids)["target_id"])
-    per = cov[(cov["district_code"] != AREA_CODE) & cov["target_id"].isin(chosen) & (cov["measure"] == "coverage")]
+    chosen = _target_rows(data, target_ids)
+    judged = set(chosen["target_id"]) - no_data
+    per = cov[(cov["district_code"] != AREA_CODE) & cov["target_id"].isin(judged) & (cov["measure"] == "coverage")]
     if districts:
         per = per[per["district_code"].isin(districts)]
     rows = []
     for (code, name), g in per.groupby(["district_code", "district_name"], sort=True):
-        short = g[~g["met"].astype(bool)]
+        short = g[~g["met"].map(_flag)]
         needs = "; ".join(f"{r.class_name}{'(' + r.level + ')' if r.level in ('街道', '乡镇') else ''} {int(r.units_needed)}"
                           for r in short.itertuples())
         rows.append((name, f"{len(short)} / {len(g)}", needs or "全部达标"))
-    shape = s.shapes.add_table(len(rows) + 1, 3, int(0.5 * inch), int(1.2 * inch), int(W - inch), int(0.4 * inch * (len(rows) + 1)))
+    unjudged = chosen.loc[chosen["target_id"].isin(no_data), "indicator"].astype(str).tolist()
+    top = 1.2
+    if unjudged:
+        _text_box(s, int(0.5 * inch), int(1.05 * inch), int(W - inch), int(0.7 * inch), [
+            (f"{NO_DATA_MARK} {NO_DATA_MESSAGE}(未列入下表, 不作达标判断): {'、'.join(unjudged)}", 12, False, "9A6B00")])
+        top = 1.85
+    if not rows:
+        _text_box(s, int(0.5 * inch), int(top * inch), int(W - inch), int(0.6 * inch),
+                  [("没有可判断达标情况的覆盖率指标。", 14, False, "555555")])
+        buf = io.BytesIO()
+        prs.save(buf)
+        return buf.getvalue()
+    shape = s.shapes.add_table(len(rows) + 1, 3, int(0.5 * inch), int(top * inch), int(W - inch), int(0.4 * inch * (len(rows) + 1)))
     table = shape.table
     table.columns[0].width, table.columns[1].width = Emu(int(1.8 * inch)), Emu(int(1.6 * inch))
     table.columns[2].width = Emu(int(W - inch - 3.4 * inch))
@@ -488,7 +678,7 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
         table.cell(0, j).text = head
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row):
-            table.cell(i, j).text = value
+            table.cell(i, j).text = plain_text(value)
     for r in table.rows:
         for c in r.cells:
             for p in c.text_frame.paragraphs:
@@ -503,7 +693,10 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
 
 def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
                districts: list[str] | None = None) -> bytes:
-    """The Word report's content as an A4 PDF with Noto Sans CJK SC embedded (subset)."""
+    """The Word report's content as an A4 PDF with Noto Sans CJK SC embedded (subset).
+
+    Text goes through fpdf2's plain-text cells (`markdown=False`, no HTML), so user text such as
+    "<b>x</b>" or "**x**" is printed as written."""
     from fpdf import FPDF  # noqa: PLC0415
     from fpdf.enums import WrapMode, XPos, YPos  # noqa: PLC0415
     from fpdf.fonts import FontFace  # noqa: PLC0415
@@ -513,14 +706,15 @@ def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str]
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_font("cjk", "", str(cjk_font_path()))
-    pdf.set_title(f"{data.plan} 设施覆盖评估报告")
+    pdf.set_title(plain_text(f"{data.plan} 设施覆盖评估报告"))
     pdf.set_creator("民政设施覆盖分析")
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
     def para(text: str, size: float = 10.5, h: float = 6.0, align: str = "L"):
         pdf.set_font("cjk", size=size)
-        pdf.multi_cell(width, h, text, wrapmode=WrapMode.CHAR, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, h, plain_text(text), wrapmode=WrapMode.CHAR, align=align, new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT, markdown=False)
 
     def heading(text: str, size: float = 15):
         pdf.ln(2)
@@ -531,11 +725,11 @@ def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str]
         pdf.set_font("cjk", size=size)
         cols = list(frame.columns)
         widths = widths or [width / len(cols)] * len(cols)
-        with pdf.table(col_widths=widths, text_align="CENTER", line_height=size * 0.55, width=width,
+        with pdf.table(col_widths=widths, text_align="CENTER", line_height=size * 0.55, width=width, markdown=False,
                        wrapmode=WrapMode.CHAR, headings_style=FontFace(emphasis="", fill_color=(221, 235, 247))) as tbl:
-            tbl.row([str(c) for c in cols])
+            tbl.row([plain_text(c) for c in cols])
             for values in frame.itertuples(index=False):
-                tbl.row(["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values])
+                tbl.row(["" if v is None or (not isinstance(v, str) and pd.isna(v)) else plain_text(v) for v in values])
         pdf.ln(2)
 
     para(f"{data.plan}\n设施覆盖评估报告", 20, h=11, align="C")
@@ -544,16 +738,23 @@ def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str]
     for line in _quality_lines(data):
         para("• " + line, 10)
     heading("二、主要指标完成情况")
+    para(_summary_sentence(data, target_ids), 10)
     para(f"表1  {data.area_name}民政设施主要指标(全市)", 9.5, align="C")
-    table(indicator_table(data.result, target_ids)[INDICATOR_COLUMNS], [62, 10, 16, 18, 34, 14, 16])
-    if data.evaluation is not None and len(data.evaluation):
-        ev = data.evaluation if target_ids is None else data.evaluation[data.evaluation["target_id"].isin(target_ids)]
+    table(_indicator_table(data, target_ids)[INDICATOR_COLUMNS], [62, 10, 16, 18, 34, 14, 16])
+    note = _no_data_note(data, target_ids)
+    if note:
+        para(note, 9.5)
+    ev = _evaluation(data, target_ids)
+    if ev is not None:
         heading("三、规划实施评估")
         para("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照判断是否符合序时进度。", 9.5)
         table(ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]], [58, 16, 16, 16, 16, 18, 30])
     heading("四、分指标情况")
+    no_data = no_data_targets(data)
     for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
         heading(f"{i}. {t.indicator}", 12.5)
+        if t.target_id in no_data:
+            para(_no_data_text(data, t), 10)
         rows = _district_rows(data, t.target_id, districts)
         if len(rows):
             table(rows)
@@ -575,7 +776,9 @@ def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | No
                progress: Callable[[float, str], None] | None = None) -> dict[str, bytes]:
     """filename -> bytes for the chosen formats (see FORMATS), plus "会议材料.zip" holding them all.
 
-    Maps are drawn once (300 dpi PNG) and reused, downscaled, in Word, slides and PDF.
+    Maps are drawn once (300 dpi PNG) and reused, downscaled, in Word, slides and PDF. Every name
+    (a key, and the same name inside the zip) is built from `safe_filename` parts joined by "/"
+    (only the fixed folder 专题图/), so a plan name or target id can never make a path.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -606,19 +809,23 @@ def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | No
             for tid, job in pending.items():
                 png300[tid], small[tid] = job.result()
     order = {tid: i for i, tid in enumerate(ids, start=1)}
-    stem = data.plan[:40]
+    stem = pack_stem(data.plan)
+
+    def map_name(tid: str, ext: str) -> str:
+        return f"专题图/{order[tid]:02d}_{safe_filename(tid, '指标', max_chars=40)}.{ext}"
+
     if "png" in formats:
         for tid, png in png300.items():
-            out[f"专题图/{order[tid]:02d}_{tid}.png"] = png
+            out[map_name(tid, "png")] = png
         target = book_target or (ids[0] if ids else None)
         if target is not None:
-            out[f"专题图/分区图册_{target}.pdf"] = district_map_book(data, target, districts)
+            out[f"专题图/分区图册_{safe_filename(target, '指标', max_chars=40)}.pdf"] = district_map_book(data, target, districts)
         tick("专题图与分区图册")
     if "svg" in formats:
         from geodata.thematic import figure_bytes  # noqa: PLC0415
 
         for tid, fig in figures.items():
-            out[f"专题图/{order[tid]:02d}_{tid}.svg"] = figure_bytes(fig, "svg")
+            out[map_name(tid, "svg")] = figure_bytes(fig, "svg")
         tick("SVG 矢量图")
     if "xlsx" in formats:
         out[f"{stem}_设施覆盖台账.xlsx"] = ledger_xlsx(data, ids, districts)
@@ -636,10 +843,16 @@ def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | No
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, content in out.items():
             zf.writestr(name, content)
-    out["会议材料.zip"] = buf.getvalue()
+    out[ZIP_NAME] = buf.getvalue()
     if progress:
         progress(1.0, "完成")
     return out
+
+
+def pack_stem(plan: str) -> str:
+    """The safe file-name stem of a pack from the plan name (also for the zip's download name:
+    f"{pack_stem(plan)}_会议材料.zip")."""
+    return safe_filename(plan, "会议材料", max_chars=40)
 
 
 def pack_data(units, facilities, targets: pd.DataFrame, classes, config, *, plan: str, quality: dict | None = None,

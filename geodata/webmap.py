@@ -23,6 +23,7 @@ LOCAL_CSS = {"leaflet_css": f"{STATIC_URL}/leaflet-1.9.4/leaflet.css"}
 COVERED_COLOR = "#2e8b57"
 UNCOVERED_COLOR = "#e4572e"
 OUT_OF_SCOPE_COLOR = "#cfcfcf"
+NO_DATA_COLOR = "#e6dfc8"  # neutral: the ledger holds no facility of the class, coverage unknown
 PALETTE = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
            "#d62728", "#2ca02c", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
            "#e6550d", "#31a354", "#756bb1", "#636363"]
@@ -90,15 +91,18 @@ def coverage_map(
     units
         code, name, district_code, district_name, geometry (EPSG:4326).
     unit_status
-        Per unit code: "covered", "uncovered" or "out_of_scope".
+        Per unit code: "covered", "uncovered", "out_of_scope" or "no_data" (the ledger holds no
+        facility of the class: drawn neutral, never as uncovered).
     facilities
         facility_id, name, facility_class, lon, lat (only the rows to draw).
     """
     fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=True, height=height)
     minx, miny, maxx, maxy = units.total_bounds
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    labels = {"covered": "已覆盖", "uncovered": "未覆盖", "out_of_scope": "不计入本指标"}
-    colors = {"covered": COVERED_COLOR, "uncovered": UNCOVERED_COLOR, "out_of_scope": OUT_OF_SCOPE_COLOR}
+    labels = {"covered": "已覆盖", "uncovered": "未覆盖", "out_of_scope": "不计入本指标",
+              "no_data": "台账中无此类设施, 请确认"}
+    colors = {"covered": COVERED_COLOR, "uncovered": UNCOVERED_COLOR, "out_of_scope": OUT_OF_SCOPE_COLOR,
+              "no_data": NO_DATA_COLOR}
     facilities_by_unit = facilities_by_unit or {}
     shown = units[["code", "name", "district_name"]].copy()
     status = shown["code"].map(unit_status).fillna("out_of_scope")
@@ -136,7 +140,8 @@ def coverage_map(
             tooltip=folium.GeoJsonTooltip(fields=["name", "class_name"], aliases=["设施", "类别"]),
         ).add_to(fmap)
     present = [c for c in class_names if c in set(pts["facility_class"].dropna())]
-    _add_legend(fmap, indicator, [(labels[k], colors[k]) for k in ("covered", "uncovered", "out_of_scope")],
+    drawn = set(status)
+    _add_legend(fmap, indicator, [(labels[k], colors[k]) for k in labels if k in drawn],
                 [(class_names[c], palette[c]) for c in present])
     folium.LayerControl(collapsed=True).add_to(fmap)
     return localize_assets(fmap)

@@ -22,6 +22,13 @@ FACILITIES_FILE = "facilities.csv"
 TARGETS_FILE = "plan_targets.csv"
 STATE_FILE = "workspace.json"
 MAPPING_FILE = "class_mapping.json"
+STATUS_MAPPING_FILE = "status_mapping.json"
+#: Report fields kept as the record of where the saved data came from (shown wherever the source
+#: is named: 数据, 数据质量, report footnotes), since the saved copy is a normalised WGS84 CSV.
+UNIT_PROVENANCE = ("filename", "rows", "encoding", "crs", "crs_inferred", "columns_used", "notes",
+                   "repaired_geometries", "dropped_empty_geometries")
+FACILITY_PROVENANCE = ("filename", "rows", "encoding", "sheets", "columns_used", "notes", "swapped", "bad_coordinates")
+PREPARE_PROVENANCE = ("point_system", "point_system_label", "point_system_detection")
 
 
 def workspace_dir() -> Path:
@@ -60,9 +67,19 @@ def set_source(source: str, root: Path | None = None, **info) -> None:
     _atomic_write(root / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
-def save_dataset(units: gpd.GeoDataFrame, facilities: pd.DataFrame, root: Path | None = None, **info) -> None:
+def provenance(unit_report: dict | None, facility_report: dict | None, prepare_report: dict | None) -> dict:
+    """The parts of the readers' reports that say where the data came from (JSON-serialisable)."""
+    def pick(report, keys):
+        return {k: report.get(k) for k in keys if k in report} if report else {}
+    return {"units": pick(unit_report, UNIT_PROVENANCE), "facilities": pick(facility_report, FACILITY_PROVENANCE),
+            "prepare": pick(prepare_report, PREPARE_PROVENANCE)}
+
+
+def save_dataset(units: gpd.GeoDataFrame, facilities: pd.DataFrame, root: Path | None = None, *,
+                 source_record: dict | None = None, **info) -> None:
     """Save a township layer (normalised, EPSG:4326) and a facility table (as read) and make them
-    the active data."""
+    the active data. `source_record` (see `provenance`) is kept in the state file so the original
+    file names, sheets, encodings and coordinate systems stay on record."""
     root = root or workspace_dir()
     cols = [c for c in ("code", "name", "district_code", "district_name", "kind", "population", "elderly_population") if c in units]
     _atomic_write(root / UNITS_FILE, units[cols + [units.geometry.name]].to_json(ensure_ascii=False, drop_id=True).encode("utf-8"))
@@ -70,11 +87,15 @@ def save_dataset(units: gpd.GeoDataFrame, facilities: pd.DataFrame, root: Path |
         "编号": facilities["facility_id"], "名称": facilities["name"], "类型": facilities["class_raw"],
         "经度": facilities["lon"], "纬度": facilities["lat"], "地址": facilities.get("address", ""),
         "状态": facilities.get("operating_status", ""), "床位数": facilities.get("beds", ""),
+        "建成年份": facilities.get("built_year", ""), "所属乡镇(街道)": facilities.get("stated_township", ""),
+        "所属区县": facilities.get("stated_district", ""),
     })
     for zh, col in FUNCTION_COLUMNS.items():
         ledger[zh] = facilities[col].map({True: "是", False: "否"}) if col in facilities else ""
     _atomic_write(root / FACILITIES_FILE, ledger.to_csv(index=False).encode("utf-8-sig"))
-    set_source("workspace", root, **info)
+    chosen = state(root).get("plans_chosen") if isinstance(state(root).get("plans_chosen"), dict) else {}
+    chosen = {k: v for k, v in chosen.items() if k != "workspace"}  # new data: its plan is suggested afresh
+    set_source("workspace", root, source_record=source_record or {}, plans_chosen=chosen, **info)
 
 
 def dataset_paths(root: Path | None = None) -> tuple[Path, Path]:
@@ -106,3 +127,50 @@ def class_mapping(root: Path | None = None) -> dict[str, str]:
 def save_class_mapping(mapping: dict[str, str], root: Path | None = None) -> None:
     merged = class_mapping(root) | mapping
     _atomic_write((root or workspace_dir()) / MAPPING_FILE, json.dumps(merged, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def status_mapping(root: Path | None = None) -> dict[str, str]:
+    """The planner's own 状态 values mapped to canonical statuses (value -> 运营/在建/规划/停用)."""
+    path = (root or workspace_dir()) / STATUS_MAPPING_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def save_status_mapping(mapping: dict[str, str], root: Path | None = None) -> None:
+    merged = status_mapping(root) | mapping
+    _atomic_write((root or workspace_dir()) / STATUS_MAPPING_FILE, json.dumps(merged, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def chosen_plan(source: str, root: Path | None = None) -> str | None:
+    """The plan last chosen for this data source ("demo" or "workspace"), if any."""
+    value = state(root).get("plans_chosen", {})
+    return value.get(source) if isinstance(value, dict) else None
+
+
+def save_chosen_plan(source: str, plan: str, root: Path | None = None) -> None:
+    root = root or workspace_dir()
+    current = state(root)
+    chosen = current.get("plans_chosen") if isinstance(current.get("plans_chosen"), dict) else {}
+    if chosen.get(source) == plan:
+        return
+    _write_state(root, current | {"plans_chosen": chosen | {source: plan}})
+
+
+def plan_areas(root: Path | None = None) -> dict[str, str]:
+    """Area codes of the plans the planner created (plan -> leading digits of its townships' codes)."""
+    value = state(root).get("plan_areas", {})
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def save_plan_area(plan: str, area_code: str, root: Path | None = None) -> None:
+    root = root or workspace_dir()
+    current = state(root)
+    _write_state(root, current | {"plan_areas": plan_areas(root) | {plan: area_code}})
+
+
+def _write_state(root: Path, data: dict) -> None:
+    """Write the state file as is (keeping its `source`)."""
+    _atomic_write(root / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -1,13 +1,15 @@
 """Cached loaders and small helpers shared by the pages (the only Streamlit glue besides pages)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from coverage.catalog import CLASSES_CSV, TARGETS_CSV, ClassCatalog, load_classes, load_targets, plans
+from coverage.catalog import CLASSES_CSV, TARGETS_CSV, ClassCatalog, StatusVocabulary, load_classes, load_statuses, load_targets, plans
 from coverage.config import CoverageConfig
+from coverage.plans import PlanSuggestion, load_plan_areas, suggest_plan
 from coverage.errors import CoverageError
 from coverage.evaluate import CoverageResult, evaluate_layers
 from geodata import workspace
@@ -22,9 +24,20 @@ COLUMN_LABELS = {
     "rate": "覆盖率", "target_rate": "目标", "units_needed": "差距(还需)", "met": "是否达标", "binding": "属性",
     "target_year": "目标年份", "unit_code": "乡镇代码", "unit_name": "乡镇(街道)", "unit_kind": "类型",
     "facility_id": "编号", "name": "名称", "class_raw": "原始类型", "lon": "经度", "lat": "纬度",
-    "operating_status": "状态", "status": "归属情况", "address": "地址",
+    "operating_status": "状态", "status": "归属情况", "address": "地址", "facilities_in_ledger": "台账中该类设施数",
 }
-DEFAULT_PLAN = "十堰市民政事业发展十四五规划"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def esc(value: object) -> str:
+    """User text (file names, column headers, class labels, plan and indicator names, township
+    names) made inert for the Markdown Streamlit renders in st.markdown, captions, alerts and widget
+    labels: every ASCII punctuation character is backslash-escaped (CommonMark), so no image, link,
+    HTML, LaTeX ($), emoji or colour directive (:red[...]) can form; line breaks become spaces."""
+    text = "" if value is None else str(value)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
 
 
 def file_key(path: Path) -> tuple[str, float, int]:
@@ -35,6 +48,11 @@ def file_key(path: Path) -> tuple[str, float, int]:
 @st.cache_resource
 def class_catalog() -> ClassCatalog:
     return load_classes(CLASSES_CSV)
+
+
+@st.cache_resource
+def status_vocabulary() -> StatusVocabulary:
+    return load_statuses()
 
 
 @st.cache_data(show_spinner="正在读取数据…", max_entries=4)
@@ -99,11 +117,31 @@ def dataset():
     """
     key = _dataset_key()
     try:
-        return _read_dataset(*key)
+        units, facilities, unit_report, fac_report = _read_dataset(*key)
     except CoverageError as err:
-        st.error(f"已保存的工作区数据无法读取, 暂时显示演示数据(已保存的文件未改动): {err}")
-    u, f = load_demo()
-    return _read_dataset(file_key(u), file_key(f), "auto", key[3])
+        st.error(f"已保存的工作区数据无法读取, 暂时显示演示数据(已保存的文件未改动): {esc(err)}")
+        u, f = load_demo()
+        return _read_dataset(file_key(u), file_key(f), "auto", key[3])
+    if not is_demo():
+        unit_report, fac_report = with_provenance(unit_report, fac_report, active_source().get("source_record") or {})
+    return units, facilities, unit_report, fac_report
+
+
+def with_provenance(unit_report: dict, fac_report: dict, record: dict) -> tuple[dict, dict]:
+    """The reports of the saved (normalised WGS84) copy, with the original files' details put back:
+    file names, sheets, encodings, detected coordinate systems and their evidence."""
+    if not record:
+        return unit_report, fac_report
+    note = "工作区保存的是换算为 WGS84 后的副本; 以上为原始文件的信息。"
+    units = unit_report | record.get("units", {})
+    facilities = fac_report | record.get("facilities", {})
+    prepare = dict(fac_report.get("prepare", {}))
+    for k in ("point_system_detection",):
+        prepare.pop(k, None)
+    prepare |= record.get("prepare", {})
+    facilities["prepare"] = prepare
+    facilities["notes"] = list(facilities.get("notes") or []) + [note]
+    return units, facilities
 
 
 @st.cache_data(max_entries=4)
@@ -118,22 +156,45 @@ def targets() -> pd.DataFrame:
         try:
             return _targets(file_key(saved))
         except CoverageError as err:
-            st.error(f"已保存的规划指标表有误, 暂用内置指标表: {err}")
+            st.error(f"已保存的规划指标表有误, 暂用内置指标表: {esc(err)}")
     return _targets(file_key(TARGETS_CSV))
 
 
 def config() -> CoverageConfig:
     statuses = tuple(st.session_state.get("counted_statuses") or ("运营",))
     zones = bool(st.session_state.get("functional_zones", True))
-    return CoverageConfig(counted_statuses=statuses, functional_zones_as_districts=zones)
+    others = bool(st.session_state.get("count_other_units", False))
+    mapping = tuple(sorted(workspace.status_mapping().items()))
+    return CoverageConfig(counted_statuses=statuses, functional_zones_as_districts=zones, count_other_units=others,
+                          status_mapping=mapping)
+
+
+def plan_suggestion() -> PlanSuggestion:
+    """The plan whose area matches the active townships' codes (else 通用), with the reason."""
+    units = dataset()[0]
+    return suggest_plan(units["code"], plans(targets()), load_plan_areas(), workspace.plan_areas())
 
 
 def current_plan() -> str:
+    """The plan in use: this session's choice, else the one last chosen for this data (saved with
+    the workspace), else the one suggested by the townships' codes."""
     names = plans(targets())
     plan = st.session_state.get("plan")
     if plan not in names:
-        plan = DEFAULT_PLAN if DEFAULT_PLAN in names else names[0]
+        plan = workspace.chosen_plan(active_source()["source"])
+    if plan not in names:
+        plan = plan_suggestion().plan
+    if plan not in names:
+        plan = names[0]
     return plan
+
+
+def remember_plan(plan: str) -> None:
+    """Save the chosen plan with the workspace, so the next browser session opens with it."""
+    try:
+        workspace.save_chosen_plan(active_source()["source"], plan)
+    except OSError as err:
+        st.warning(f"规划选择未能保存(工作区不可写): {esc(err)}")
 
 
 def plan_targets(plan: str | None = None) -> pd.DataFrame:

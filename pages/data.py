@@ -22,8 +22,11 @@ assigned, _ = _shared.result()
 source = _shared.active_source()
 
 st.subheader("当前数据")
-st.write(f"来源: **{'内置演示数据(十堰市)' if source['source'] == 'demo' else '已保存的工作区'}**"
-         + (f" · 边界文件 {source.get('units_file', '')} · 设施表 {source.get('facilities_file', '')}" if source["source"] != "demo" else ""))
+st.markdown(f"来源: **{'内置演示数据(十堰市)' if source['source'] == 'demo' else '已保存的工作区'}**"
+            + (f" · 边界文件 {_shared.esc(unit_report.get('filename', ''))} · 设施表 {_shared.esc(fac_report.get('filename', ''))}"
+               f"{(' (工作表 ' + _shared.esc('、'.join(fac_report.get('sheets') or [])) + ')') if fac_report.get('sheets') else ''}"
+               f" · 设施坐标系 {_shared.esc(fac_report.get('prepare', {}).get('point_system_label', '—'))}"
+               if source["source"] != "demo" else ""))
 c = st.columns(4)
 c[0].metric("乡镇(街道)", len(units))
 c[1].metric("区县", units["district_code"].nunique())
@@ -42,11 +45,13 @@ if problems:
         st.download_button("下载问题记录 (Excel)", excel_bytes({"问题记录": shown}), file_name="设施数据问题.xlsx")
 with st.expander("读取详情(字段、编码、坐标系)"):
     st.json({"边界文件": {k: unit_report.get(k) for k in ("filename", "rows", "crs", "encoding", "columns_used", "notes")},
-             "设施表": {k: fac_report.get(k) for k in ("filename", "rows", "encoding", "columns_used", "notes", "unknown_classes")}})
+             "设施表": {k: fac_report.get(k) for k in ("filename", "sheets", "rows", "encoding", "columns_used", "notes", "unknown_classes")}
+             | {"point_system": fac_report.get("prepare", {}).get("point_system_label"),
+                "point_system_evidence": fac_report.get("prepare", {}).get("point_system_detection", {}).get("evidence")}})
 
 
 @st.cache_data(max_entries=4, show_spinner="正在读取边界…")
-def parse_units(digest: str, _raw: bytes, name: str, crs: int | None, fields: tuple = ()):
+def parse_units(digest: str, _raw: bytes, name: str, crs: int | None, fields: tuple = ()):  # noqa: ARG001 (digest keys the cache)
     units, report = read_units(_raw, name, crs=crs, field_map=dict(fields))
     return units, report.as_dict()
 
@@ -95,25 +100,28 @@ system = c2.selectbox("设施坐标系", list(POINT_SYSTEMS), format_func=POINT_
 up_units = st.file_uploader("乡镇(街道)边界", type=["geojson", "json", "gpkg", "zip", "kml", "kmz"])
 up_fac = st.file_uploader("设施表", type=["csv", "xlsx", "xls"])
 new_units, new_fac = None, None
+new_unit_report, new_fac_report, new_prep = None, None, None
 if up_units is not None:
     raw = up_units.getvalue()
     digest = hashlib.sha256(raw).hexdigest()
     fields = chosen_fields(digest)
     try:
         new_units, rep = parse_units(digest, raw, up_units.name, units_crs, tuple(sorted(fields.items())))
+        new_unit_report = rep
         st.success(f"边界读取成功: {len(new_units)} 个乡镇(街道), {new_units['district_code'].nunique()} 个区县; "
-                   f"坐标系 {rep['crs']}; 编码 {rep['encoding'] or '—'}; 字段 {describe_fields(rep['columns_used'])}")
+                   f"坐标系 {_shared.esc(rep['crs'])}; 编码 {_shared.esc(rep['encoding'] or '—')}; "
+                   f"字段 {_shared.esc(describe_fields(rep['columns_used']))}")
         for note in rep["notes"]:
-            st.caption(note)
+            st.caption(_shared.esc(note))
         field_mapping_form(digest, "字段对应(边界)", UNIT_FIELDS, rep["columns_available"], rep["columns_used"],
                            ("code", "name"), expanded=bool(rep["fields_ambiguous"]))
     except FieldMappingError as err:
-        st.error(f"边界文件无法使用: {err}")
+        st.error(f"边界文件无法使用: {_shared.esc(err)}")
         if err.columns:
             field_mapping_form(digest, "字段对应(边界)", UNIT_FIELDS, err.columns,
                                detect_fields(err.columns, UNIT_FIELDS, fields), ("code", "name"), expanded=True)
     except CoverageError as err:
-        st.error(f"边界文件无法使用: {err}")
+        st.error(f"边界文件无法使用: {_shared.esc(err)}")
 if up_fac is not None:
     raw = up_fac.getvalue()
     digest = hashlib.sha256(raw).hexdigest()
@@ -123,31 +131,42 @@ if up_fac is not None:
         mapping = tuple(sorted(workspace.class_mapping().items()))
         new_fac, rep = parse_facilities(digest, raw, up_fac.name, system, mapping, tuple(sorted(fields.items())))
         new_fac, prep = prepare_facilities(new_fac, new_units if new_units is not None else units, system=system)
-        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 编码 {rep['encoding']}; 列 {describe_fields(rep['columns_used'])}; "
-                   f"坐标系 {prep['point_system_label']}")
+        new_fac_report, new_prep = rep, prep
+        sheets = f"; 工作表 {_shared.esc('、'.join(rep['sheets']))}" if rep.get("sheets") else ""
+        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 格式/编码 {_shared.esc(rep['encoding'])}{sheets}; "
+                   f"列 {_shared.esc(describe_fields(rep['columns_used']))}; 坐标系 {_shared.esc(prep['point_system_label'])}")
         if "point_system_detection" in prep:
-            st.info("坐标系识别: " + prep["point_system_detection"]["evidence"] + " 如不正确, 请在上方「设施坐标系」中指定。")
+            st.info("坐标系识别: " + _shared.esc(prep["point_system_detection"]["evidence"]) + " 如不正确, 请在上方「设施坐标系」中指定。")
         if prep["placed_by_address"] or prep["unplaceable"] or prep["near_duplicates"]:
             st.caption(f"按地址归属 {len(prep['placed_by_address'])} 条; 无法定位 {len(prep['unplaceable'])} 条; "
                        f"50米内疑似重复 {len(prep['near_duplicates'])} 条(详见「数据质量」页)。")
         if rep["unknown_classes"]:
-            st.warning("以下类型无法识别, 将不计入任何指标: " + "、".join(f"{k}({v}条)" for k, v in rep["unknown_classes"].items()))
+            st.warning("以下类型无法识别, 将不计入任何指标: " + "、".join(f"{_shared.esc(k)}({v}条)" for k, v in rep["unknown_classes"].items()))
+        statuses = _shared.status_vocabulary().canonical_series(new_fac["operating_status"], dict(_shared.config().status_mapping))
+        unknown_status = new_fac.loc[statuses.eq("未知").to_numpy(), "operating_status"].value_counts()
+        if len(unknown_status):
+            st.warning("以下状态无法识别, 相应设施暂不计入覆盖(保存后可在「数据质量」页对应): "
+                       + "、".join(f"{_shared.esc(k)}({v}条)" for k, v in unknown_status.items()))
         for note in rep["notes"]:
-            st.caption(note)
+            st.caption(_shared.esc(note))
         field_mapping_form(digest, "字段对应(设施表)", FACILITY_FIELDS, rep["columns_available"], rep["columns_used"],
                            fac_required, expanded=bool(rep["fields_ambiguous"]))
     except FieldMappingError as err:
-        st.error(f"设施表无法使用: {err}")
+        st.error(f"设施表无法使用: {_shared.esc(err)}")
         if err.columns:
             field_mapping_form(digest, "字段对应(设施表)", FACILITY_FIELDS, err.columns,
                                detect_fields(err.columns, FACILITY_FIELDS, fields), fac_required, expanded=True)
     except CoverageError as err:
-        st.error(f"设施表无法使用: {err}")
+        st.error(f"设施表无法使用: {_shared.esc(err)}")
 
 if st.button("保存为工作区并使用", type="primary", disabled=new_units is None and new_fac is None):
+    record = workspace.provenance(new_unit_report or unit_report, new_fac_report or fac_report,
+                                  new_prep if new_fac_report else fac_report.get("prepare", {}))
     workspace.save_dataset(new_units if new_units is not None else units, new_fac if new_fac is not None else facilities,
-                           units_file=up_units.name if up_units else source.get("units_file", "演示数据"),
-                           facilities_file=up_fac.name if up_fac else source.get("facilities_file", "演示数据"))
+                           units_file=up_units.name if up_units else unit_report.get("filename", "演示数据"),
+                           facilities_file=up_fac.name if up_fac else fac_report.get("filename", "演示数据"),
+                           source_record=record)
+    st.session_state.pop("plan", None)  # the new data may belong to another area: suggest its plan again
     st.success("已保存, 下次启动时自动载入。")
     st.rerun()
 if source["source"] != "demo" and st.button("切换回演示数据(已保存的工作区保留)"):

@@ -3,7 +3,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from coverage.evaluate import AREA_CODE
+from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
 from geodata.export import excel_bytes
 from pages import _shared
 
@@ -12,24 +12,33 @@ _, res = _shared.result(plan)
 cov = res.coverage
 
 _shared.page_header("指标")
-st.caption(f"规划: {plan}。覆盖率 = 已覆盖单元数 ÷ 单元总数; 差距 = 目标所需单元数(向上取整) − 已覆盖单元数。")
+st.caption(f"规划: {_shared.esc(plan)}。覆盖率 = 已覆盖单元数 ÷ 单元总数; 差距 = 目标所需单元数(向上取整) − 已覆盖单元数。")
 
 indicators = list(dict.fromkeys(cov["indicator"]))
 choice = st.selectbox("指标", indicators)
 sub = cov[cov["indicator"] == choice]
-shown = sub[["district_name", "units_covered", "units_total", "rate", "target_rate", "units_needed", "met", "binding", "level"]]
+no_data = bool(sub["no_data"].any())
+if no_data:
+    st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc(sub['class_name'].iloc[0])}」类设施, 下表数字按 0 个设施计算, "
+               "不能说明没有建设; 请确认台账是否包含这类设施。")
+shown = sub[["district_name", "units_covered", "units_total", "rate", "target_rate", "units_needed", "met", "binding", "level",
+             "facilities_in_ledger"]]
 table = _shared.labelled(shown)
 table["覆盖率"] = shown["rate"].map(_shared.pct)
 table["目标"] = shown["target_rate"].map(_shared.pct)
+if no_data:
+    table["差距(还需)"] = NO_DATA_MESSAGE
+    table["是否达标"] = "待确认"
 st.dataframe(table, hide_index=True, width="stretch")
 
-districts = sub[sub["district_code"] != AREA_CODE].assign(状态=lambda d: d["met"].map({True: "达标", False: "未达标"}))
+districts = sub[sub["district_code"] != AREA_CODE].assign(
+    状态=lambda d: "待确认" if no_data else d["met"].map({True: "达标", False: "未达标"}))
 if districts["rate"].notna().any():
     target = float(sub["target_rate"].iloc[0])
     bars = alt.Chart(districts).mark_bar().encode(
         x=alt.X("district_name:N", title="区县", sort=None),
         y=alt.Y("rate:Q", title="覆盖率", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("状态:N", title="是否达标", scale=alt.Scale(domain=["达标", "未达标"], range=["#2e8b57", "#e4572e"])),
+        color=alt.Color("状态:N", title="是否达标", scale=alt.Scale(domain=["达标", "未达标", "待确认"], range=["#2e8b57", "#e4572e", "#b8b09a"])),
         tooltip=[alt.Tooltip("district_name:N", title="区县"), alt.Tooltip("rate:Q", title="覆盖率", format=".1%"),
                  alt.Tooltip("units_covered:Q", title="已覆盖"), alt.Tooltip("units_total:Q", title="总数")],
     )
@@ -42,6 +51,7 @@ st.subheader("全部指标(区县 × 指标)")
 overview = cov.pivot_table(index="district_name", columns="indicator", values="rate", aggfunc="first", sort=False)
 st.dataframe(overview.map(_shared.pct), width="stretch")
 
-full = _shared.labelled(cov.drop(columns=["facility_class", "measure"]))
+full = _shared.labelled(cov.drop(columns=["facility_class", "measure", "no_data"]))
+full["备注"] = cov["no_data"].map({True: NO_DATA_MESSAGE, False: ""}).to_numpy()
 st.download_button("下载全部指标表 (Excel)", excel_bytes({"指标": full}), file_name="覆盖率指标.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

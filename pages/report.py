@@ -13,7 +13,7 @@ plan = _shared.current_plan()
 targets = _shared.plan_targets()
 units, facilities, unit_report, fac_report = _shared.dataset()
 assigned, result = _shared.result()
-st.caption(f"规划: {plan}(在左侧栏切换) · 计入状态: {'、'.join(_shared.config().counted_statuses)}")
+st.caption(f"规划: {_shared.esc(plan)}(在左侧栏切换) · 计入状态: {'、'.join(_shared.config().counted_statuses)}")
 
 labels = dict(zip(targets["target_id"], targets["indicator"]))
 districts = units.drop_duplicates("district_code").sort_values("district_code")
@@ -46,7 +46,7 @@ def preview_png(key: tuple, target_id: str, district_codes: tuple) -> bytes:
 
 
 if chosen:
-    st.subheader("预览: " + labels[chosen[0]])
+    st.subheader("预览: " + _shared.esc(labels[chosen[0]]))
     key = (_shared._dataset_key(), plan, tuple(_shared.config().counted_statuses), _shared.config().functional_zones_as_districts)
     st.image(preview_png(key, chosen[0], tuple(chosen_districts)), width="stretch")
 
@@ -55,9 +55,9 @@ if st.button("生成会议材料", type="primary", disabled=not (chosen and form
     try:
         data = _pack_inputs()
         files = build_pack(data, formats, target_ids=chosen, districts=chosen_districts or None, book_target=book,
-                           progress=lambda share, message: bar.progress(share, text=message))
+                           progress=lambda share, message: bar.progress(share, text=_shared.esc(message)))
     except CoverageError as err:
-        st.error(f"生成失败: {err}")
+        st.error(f"生成失败: {_shared.esc(err)}")
     else:
         st.session_state["pack_files"] = files
         bar.progress(1.0, text=f"已生成 {len(files) - 1} 个文件")
@@ -69,5 +69,5 @@ if files:
     for name, content in files.items():
         if name == "会议材料.zip":
             continue
-        st.download_button(f"{name} ({len(content) / 1024:,.0f} KB)", content, file_name=name.replace("/", "_"),
+        st.download_button(f"{_shared.esc(name)} ({len(content) / 1024:,.0f} KB)", content, file_name=name.replace("/", "_"),
                            key=f"dl_{name}")

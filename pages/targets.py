@@ -4,6 +4,7 @@ import streamlit as st
 
 from coverage.catalog import MEASURES, UNIT_LEVELS, plans, targets_as_text, validate_targets
 from coverage.errors import CoverageError
+from coverage.plans import area_code_of
 from geodata import workspace
 from pages import _shared
 
@@ -20,7 +21,9 @@ if mode == "编辑现有规划":
 else:
     plan = st.text_input("新规划名称", placeholder="如: 某某市民政事业发展十五五规划").strip()
     rows = all_targets[all_targets["plan"] == "通用(无本地规划时)"].assign(plan=plan, source_seed="", source_ref="", source_quote="")
-    rows = rows.assign(target_id=[f"NEW-{i + 1:02d}" for i in range(len(rows))])
+    used = set(all_targets["target_id"])
+    n = next(k for k in range(1, 10_000) if not any(t.startswith(f"N{k}-") for t in used))
+    rows = rows.assign(target_id=[f"N{n}-{i + 1:02d}" for i in range(len(rows))])
     st.caption("已预填通用指标, 可修改目标值、增删行。")
 
 editable = rows.drop(columns=["plan"]).assign(facility_class=rows["facility_class"].map(names))
@@ -53,10 +56,14 @@ if c1.button("保存指标", type="primary", disabled=not plan):
     try:
         checked = validate_targets(combined, classes)
     except CoverageError as err:
-        st.error(str(err))
+        st.error(_shared.esc(err))
     else:
         workspace.save_targets(checked)
-        st.success(f"已保存「{plan}」的 {len(new)} 项指标, 下次启动时沿用。")
+        if mode == "新建规划":
+            workspace.save_plan_area(plan, area_code_of(_shared.dataset()[0]["code"]))
+        _shared.remember_plan(plan)
+        st.session_state["plan_pending"] = plan  # the sidebar selectbox takes it on the rerun
+        st.success(f"已保存「{_shared.esc(plan)}」的 {len(new)} 项指标, 下次启动时沿用。")
         st.rerun()
 if workspace.targets_path() is not None and c2.button("恢复内置指标表"):
     saved = workspace.targets_path()
@@ -67,4 +74,5 @@ if workspace.targets_path() is not None and c2.button("恢复内置指标表"):
 with st.expander("各指标的规划原文"):
     for r in rows.itertuples(index=False):
         if r.source_quote:
-            st.markdown(f"- **{r.target_id} {r.indicator}**({r.source_ref}): 「{r.source_quote}」 {r.note}")
+            st.markdown(f"- **{_shared.esc(r.target_id)} {_shared.esc(r.indicator)}**({_shared.esc(r.source_ref)}): "
+                        f"「{_shared.esc(r.source_quote)}」 {_shared.esc(r.note)}")

@@ -1,6 +1,7 @@
 """未覆盖乡镇: uncovered units per indicator, filtered by district; Excel download."""
 import streamlit as st
 
+from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
 from geodata.export import excel_bytes
 from pages import _shared
 
@@ -19,8 +20,15 @@ if picked:
     rows = rows[rows["indicator"].isin(picked)]
 if where:
     rows = rows[rows["district_name"].isin(where)]
-st.write(f"共 **{len(rows)}** 个未覆盖单元")
+area = res.coverage[res.coverage["district_code"] == AREA_CODE]
+no_data_ids = set(area.loc[area["no_data"].astype(bool), "target_id"])
+st.markdown(f"共 **{len(rows)}** 个未覆盖单元")
+if no_data_ids & set(rows["target_id"]):
+    names = area.loc[area["target_id"].isin(no_data_ids & set(rows["target_id"])), "class_name"]
+    st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc('、'.join(dict.fromkeys(names)))}」类设施, "
+               "这些单元列为未覆盖只因台账没有此类设施, 请先确认台账。")
 shown = _shared.labelled(rows[["indicator", "district_name", "unit_name", "unit_code", "unit_kind"]])
+shown["备注"] = rows["target_id"].isin(no_data_ids).map({True: NO_DATA_MESSAGE, False: ""}).to_numpy()
 st.dataframe(shown, hide_index=True, width="stretch", height=480)
 st.download_button("下载未覆盖清单 (Excel)", excel_bytes({"未覆盖乡镇": shown}), file_name="未覆盖乡镇清单.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", disabled=rows.empty)

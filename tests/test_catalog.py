@@ -2,14 +2,15 @@
 import pandas as pd
 import pytest
 
-from coverage.catalog import load_classes, load_targets, validate_targets
+from coverage.catalog import DATA_DIR, normalize_label, load_classes, load_targets, validate_targets
 from coverage.errors import CatalogError
 from tests.conftest import SEEDS
 
 CLASSES = load_classes()
 TARGETS = load_targets()
 REQUIRED = ["comprehensive_eldercare", "day_care", "rural_mutual_aid", "tekun_care", "social_work_station", "rescue_station",
-            "minor_protection_station", "children_home", "funeral_home", "public_burial", "marriage_registry"]
+            "minor_protection_station", "children_home", "funeral_home", "public_burial", "marriage_registry",
+            "social_assistance_station", "child_welfare_regional", "child_welfare", "child_welfare_unit"]
 
 
 def test_required_classes_present():
@@ -71,3 +72,102 @@ def test_coverage_target_must_be_a_share():
     bad.loc[0, "target_value"] = "60"
     with pytest.raises(CatalogError, match="0-1"):
         validate_targets(bad, CLASSES)
+
+
+def test_every_label_names_one_class():
+    """Stricter than the loader: class ids, canonical names and aliases together never point at two classes."""
+    owner: dict[str, str] = {}
+    for r in CLASSES.table.itertuples():
+        for label in [r.class_id, r.name, *r.aliases.split("|")]:
+            key = normalize_label(label)
+            assert key, f"{r.class_id}: empty alias"
+            assert owner.setdefault(key, r.class_id) == r.class_id, f"{label!r}: {owner[key]} and {r.class_id}"
+
+
+@pytest.mark.parametrize("label", [
+    "社会救助站", "社会救助服务站", "乡镇社会救助服务站", "街道社会救助服务站", "乡镇（街道）社会救助服务站",
+    "XX镇社会救助站", "社会救助服务窗口", "救助服务窗口", "一门受理窗口", "一站式“社会救助”窗口",
+])
+def test_township_social_assistance_is_not_a_rescue_station(label):
+    assert CLASSES.match(label) == "social_assistance_station"
+
+
+@pytest.mark.parametrize("label", ["救助站", "救助管理站", "XX县救助管理站", "区域性流浪乞讨人员救助管理站"])
+def test_rescue_stations_still_match(label):
+    assert CLASSES.match(label) == "rescue_station"
+
+
+@pytest.mark.parametrize("label, expected", [
+    ("儿童部", "child_welfare_unit"), ("儿童院", "child_welfare_unit"), ("XX县社会福利院儿童部", "child_welfare_unit"),
+    ("儿童院（儿童部）", "child_welfare_unit"),
+    ("儿童福利院", "child_welfare_regional"), ("区域性儿童福利机构", "child_welfare_regional"),
+    ("孤儿区域性养育机构", "child_welfare_regional"), ("景德镇市儿童福利院", "child_welfare_regional"),
+    ("非区域性儿童福利机构", "child_welfare"), ("儿童福利指导中心", "child_welfare"), ("浮梁县儿童福利院", "child_welfare"),
+    ("儿童福利工作实体机构", "child_welfare"),
+])
+def test_child_welfare_classes_are_separate(label, expected):
+    assert CLASSES.match(label) == expected
+
+
+def _target(target_id):
+    return TARGETS.set_index("target_id").loc[target_id]
+
+
+def test_independent_child_welfare_excludes_children_units():
+    jd08 = _target("JD-08")
+    assert jd08["binding"] == "约束性"
+    assert CLASSES.match("区域性儿童福利机构") == jd08["facility_class"]
+    for label in ("儿童部", "社会福利院儿童部", "儿童院", "非区域性儿童福利机构", "儿童福利指导中心"):
+        assert CLASSES.match(label) != jd08["facility_class"], label
+
+
+def test_every_county_non_regional_child_welfare():
+    t5 = _target("JD-T5")
+    assert t5["unit_level"] == "县"
+    assert t5["facility_class"] != _target("JD-08")["facility_class"]
+    assert CLASSES.match("非区域性儿童福利机构") == t5["facility_class"]
+    assert CLASSES.match("区域性儿童福利机构") != t5["facility_class"]
+    assert CLASSES.match("儿童部") != t5["facility_class"]
+    sy09 = _target("SY-09")  # text: 县(市、区)儿童福利工作实体机构建设项目
+    assert sy09["unit_level"] == "县(市、区)" and sy09["facility_class"] == t5["facility_class"]
+
+
+def test_shiyan_county_care_institutions_2022_and_2025():
+    sy = TARGETS[TARGETS["plan"].str.startswith("十堰") & (TARGETS["facility_class"] == "county_care_center")]
+    by_year = sy.set_index("target_year")
+    assert {2022, 2025} <= set(by_year.index)
+    assert "2022年底前" in by_year.loc[2022, "source_quote"] and "康复型、养护型" in by_year.loc[2022, "source_quote"]
+    assert "县级供养服务设施" in by_year.loc[2025, "source_quote"]
+    assert (sy["unit_level"] == "县(市、区)").all()
+
+
+def test_jingdezhen_lottery_in_every_township():
+    jd = TARGETS[TARGETS["plan"].str.startswith("景德镇") & (TARGETS["facility_class"] == "welfare_lottery")]
+    row = jd[(jd["measure"] == "coverage") & (jd["unit_level"] == "乡镇")]
+    assert len(row) == 1 and row["target_value"].iloc[0] == 1.0
+    assert "所有乡镇" in row["source_quote"].iloc[0]
+
+
+def test_manas_and_huzhou_have_targets():
+    for prefix in ("玛纳斯县", "湖州市"):
+        rows = TARGETS[TARGETS["plan"].str.startswith(prefix)]
+        assert len(rows) >= 1 and (rows["source_quote"] != "").all(), prefix
+    hz = TARGETS[TARGETS["plan"].str.startswith("湖州市")]
+    assert "social_assistance_station" in set(hz["facility_class"])
+
+
+def test_every_plan_has_an_area():
+    plans = pd.read_csv(DATA_DIR / "plans.csv", dtype=str, keep_default_na=False)
+    assert list(plans.columns) == ["plan", "area_code", "area_name", "note"]
+    assert not plans["plan"].duplicated().any()
+    assert set(plans["plan"]) == set(TARGETS["plan"])
+    counties = pd.read_csv(DATA_DIR / "county_names.csv", dtype=str, keep_default_na=False)
+    for r in plans.itertuples():
+        if r.plan.startswith("通用"):
+            assert r.area_code == ""
+            continue
+        assert r.area_code.isdigit() and len(r.area_code) in (2, 4, 6), r.plan
+        hits = counties[counties["county_code"].str.startswith(r.area_code)]
+        assert len(hits), f"{r.plan}: {r.area_code} not in county_names.csv"
+        names = set(hits["county_name"]) | set(hits["city_name"]) | set(hits["province_name"])
+        assert r.area_name in names, f"{r.plan}: {r.area_name} vs {sorted(names)[:5]}"
