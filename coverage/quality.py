@@ -40,7 +40,8 @@ def quality_summary(assigned: pd.DataFrame, unit_report: dict | None = None, fac
     summary["operating_status"] = status_summary(assigned, config)
     if "duplicate_of" in assigned.columns:
         dup = assigned[assigned["status"].eq("duplicate")]
-        names = dict(zip(assigned["facility_id"].astype(str), assigned["name"].astype(str)))
+        kept = assigned[assigned["status"].ne("duplicate")].drop_duplicates("facility_id")
+        names = dict(zip(kept["facility_id"].astype(str), kept["name"].astype(str)))
         summary["duplicates"] = [
             {"facility_id": str(r.facility_id), "name": str(r.name), "duplicate_of": str(r.duplicate_of),
              "duplicate_of_name": names.get(str(r.duplicate_of), ""),

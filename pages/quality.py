@@ -70,7 +70,8 @@ if choice in categories:
     shown = _shared.labelled(rows[["facility_id", "name", "class_raw", "operating_status", "lon", "lat", "address", "status"]])
     shown["归属情况"] = rows["status"].map(ASSIGNMENT_STATUSES)
     if choice.startswith("重复"):
-        names = dict(zip(assigned["facility_id"].astype(str), assigned["name"].astype(str)))
+        kept = assigned[assigned["status"].ne("duplicate")].drop_duplicates("facility_id")
+        names = dict(zip(kept["facility_id"].astype(str), kept["name"].astype(str)))
         shown["重复于(保留的记录编号)"] = rows["duplicate_of"].astype(str).to_numpy()
         shown["保留记录的名称"] = rows["duplicate_of"].astype(str).map(names).to_numpy()
         shown["判断规则"] = rows["duplicate_rule"].map(DUPLICATE_RULES).to_numpy()

@@ -31,7 +31,8 @@ baseline_year = c5.number_input("评估基期", min_value=2000, max_value=2100, 
 
 def _pack_inputs():
     quality = quality_summary(assigned, unit_report, fac_report, fac_report.get("prepare", {}),
-                              topology_summary(_shared.topology()))
+                              topology_summary(_shared.topology()), config=_shared.config(),
+                              excluded_units=result.excluded_units)
     source = f"{unit_report.get('filename', '')}; {fac_report.get('filename', '')}"
     return pack_data(units, facilities, targets, _shared.class_catalog(), _shared.config(), plan=plan, quality=quality,
                      source=("演示数据 " if _shared.is_demo() else "") + source, demo=_shared.is_demo(),
@@ -47,7 +48,7 @@ def preview_png(key: tuple, target_id: str, district_codes: tuple) -> bytes:
 
 if chosen:
     st.subheader("预览: " + _shared.esc(labels[chosen[0]]))
-    key = (_shared._dataset_key(), plan, tuple(_shared.config().counted_statuses), _shared.config().functional_zones_as_districts)
+    key = (_shared._dataset_key(), plan, _shared.config())
     st.image(preview_png(key, chosen[0], tuple(chosen_districts)), width="stretch")
 
 if st.button("生成会议材料", type="primary", disabled=not (chosen and formats)):

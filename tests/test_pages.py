@@ -127,3 +127,65 @@ def test_report_page_builds_the_pack(empty_workspace):
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert any(".docx" in l for l in labels) and any(".xlsx" in l for l in labels)
+
+
+def _demo_ledger_without(classes_dropped: tuple[str, ...] = (), gcj02: bool = False) -> bytes:
+    """The demo ledger as an .xlsx (optionally in GCJ-02, optionally without some 类型 values)."""
+    import io
+
+    import pandas as pd
+
+    from geodata.chinacoords import wgs84_to_gcj02
+    from geodata.demo import load_demo
+
+    ledger = pd.read_csv(load_demo()[1], dtype=str)
+    ledger = ledger[~ledger["类型"].isin(classes_dropped)]
+    if gcj02:
+        lon, lat = pd.to_numeric(ledger["经度"]), pd.to_numeric(ledger["纬度"])
+        glon, glat = wgs84_to_gcj02(lon.to_numpy(), lat.to_numpy())
+        ledger["经度"], ledger["纬度"] = glon.round(6), glat.round(6)
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        ledger.to_excel(writer, sheet_name="养老机构", index=False)
+    return buf.getvalue()
+
+
+def test_saved_xlsx_in_gcj02_keeps_its_source_on_record(empty_workspace):
+    """After 保存, the quality page, the data page and the pack's source still name the .xlsx and
+    GCJ-02 (the saved copy is a WGS84 CSV: saying so would tell a meeting the 高德 offset was ignored)."""
+    at = run_page("pages/data.py")
+    at.file_uploader[1].set_value(("民政设施台账.xlsx", _demo_ledger_without(gcj02=True), "application/vnd.ms-excel")).run()
+    assert not at.exception
+    assert any("GCJ" in s.value for s in at.success), [s.value for s in at.success]
+    next(b for b in at.button if b.label == "保存为工作区并使用").click().run()
+    assert not at.exception
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "民政设施台账" in text and "xlsx" in text and "GCJ" in text, text[:500]
+    assert "facilities.csv" not in text
+    at.switch_page("pages/data.py").run()
+    assert any("民政设施台账" in m.value and "GCJ" in m.value for m in at.markdown)
+
+
+def test_ledger_lacking_a_class_says_no_data_instead_of_a_gap(empty_workspace):
+    at = run_page("pages/data.py")
+    raw = _demo_ledger_without(("未成年人保护工作站", "未保工作站", "未成年人保护站"))
+    at.file_uploader[1].set_value(("养老殡葬台账.xlsx", raw, "application/vnd.ms-excel")).run()
+    next(b for b in at.button if b.label == "保存为工作区并使用").click().run()
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    assert any("台账中没有" in w.value and "未成年人保护工作站" in w.value for w in at.warning), [w.value for w in at.warning]
+    cards = " ".join(m.value for m in at.markdown)
+    assert "台账中无此类设施, 请确认" in cards
+
+
+def test_chosen_plan_is_remembered_for_the_next_session(empty_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert at.sidebar.selectbox[0].value == "十堰市民政事业发展十四五规划"  # suggested from the demo's 4203 codes
+    at.sidebar.selectbox[0].select("通用(无本地规划时)").run()
+    assert not at.exception
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh.run()
+    assert fresh.sidebar.selectbox[0].value == "通用(无本地规划时)"
