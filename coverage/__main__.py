@@ -112,6 +112,7 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
                               excluded_units=result.excluded_units)
     quality["plan"] = targets["plan"].iloc[0]
     quality["plan_choice"] = plan_reason
+    quality["facilities_counted"] = int(assigned["counted"].sum())
     (out / "quality.json").write_text(json.dumps(quality, ensure_ascii=False, indent=2), encoding="utf-8")
     return quality
 
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误: {err}", file=sys.stderr)
         return 2
     counts = quality["status_counts"]
-    print(f"{quality['facilities_total']} 个设施: 已归属 {counts['assigned']}, 范围外 {counts['outside']}, "
+    print(f"{quality['facilities_total']} 个设施: 已归属 {counts['assigned']}(其中计入覆盖 {quality.get('facilities_counted', 0)}), "
+          f"范围外 {counts['outside']}, "
           f"按地址归属 {counts['by_address']}, 重复 {counts['duplicate']}, 类别未识别 {counts['unknown_class']}, "
           f"无法定位 {counts['no_coordinates']}。设施坐标系: {quality.get('point_system_label', '')}。"
           f"结果已写入 {args.out}")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from coverage.evaluate import AREA_CODE, CoverageResult
+from coverage.evaluate import AREA_CODE, CoverageResult, operating_statuses
 
 #: What a unit level counts, for "还需 N 个..." texts.
 LEVEL_NOUNS = {"乡镇(街道)": "乡镇(街道)", "街道": "街道", "乡镇": "乡镇", "县(市、区)": "县(市、区)", "全市": "个"}
@@ -101,8 +101,7 @@ def facilities_built_by(facilities: pd.DataFrame, year: int) -> tuple[pd.DataFra
     if "built_year" not in facilities.columns:
         return facilities.iloc[0:0], len(facilities)
     built = pd.to_numeric(facilities["built_year"], errors="coerce")
-    status = facilities.get("operating_status", pd.Series("", index=facilities.index)).fillna("").astype(str)
-    operating = status.str.strip().isin(["", "运营"])
+    operating = operating_statuses(facilities).eq("运营")
     return facilities[built.le(year)], int((operating & built.isna()).sum())
 
 
