@@ -27,14 +27,14 @@ def safe_filename(text: object, fallback: str = "未命名", *, max_chars: int =
     """`text` as one safe file name and zip-entry name (one path part, never a path).
 
     Path separators, the characters Windows forbids (``<>:"|?*``), control and format characters
-    become "_"; runs of dots collapse to one (so ".." never appears); leading dots and spaces and
-    trailing dots and spaces are removed; a Windows device name (CON, NUL, COM1 ...) gets a "_"
+    become "_"; runs of dots collapse to one (so ".." never appears); dots, spaces and "_" are
+    removed from both ends; a Windows device name (CON, NUL, COM1 ...) gets a "_"
     prefix; the result is cut to `max_chars` characters and `max_bytes` UTF-8 bytes (at a character
     boundary). Chinese and other letters are kept. An empty result gives `fallback` (made safe the
     same way, or "file").
 
     >>> safe_filename("../../etc/x:<>|?*")
-    'etc_x_'
+    'etc_x'
     """
     text = unicodedata.normalize("NFC", "" if text is None else str(text))
     out = []
@@ -50,8 +50,8 @@ def safe_filename(text: object, fallback: str = "未命名", *, max_chars: int =
     name = re.sub(r"\.{2,}", ".", name)
     name = re.sub(r" {2,}", " ", name)
     name = re.sub(r"_{2,}", "_", name)
-    name = name.lstrip(" ._").rstrip(" .")
-    name = _cut(name, max_chars, max_bytes).rstrip(" .")
+    name = name.strip(" ._")
+    name = _cut(name, max_chars, max_bytes).rstrip(" ._")
     if name.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
         name = _cut("_" + name, max_chars, max_bytes)
     if not name:  # the fallback "file" is safe as it is, so this ends

@@ -113,9 +113,9 @@ def _flag(value) -> bool:
     return False if value is None or (not isinstance(value, (bool, np.bool_)) and pd.isna(value)) else bool(value)
 
 
-def _is_no_data(row) -> bool:
+def _is_no_data(row: pd.Series) -> bool:
     """Whether a coverage row rests on a class the ledger holds none of."""
-    return _flag(row.get("no_data", False)) if hasattr(row, "get") else _flag(getattr(row, "no_data", False))
+    return _flag(row.get("no_data", False))
 
 
 def no_data_targets(data: PackData) -> set[str]:
@@ -150,7 +150,7 @@ def _evaluation(data: PackData, target_ids: list[str] | None) -> pd.DataFrame | 
     nd = ev["target_id"].isin(no_data_targets(data))
     if nd.any():
         for col in ("现状值", "完成率", "目标进度"):
-            ev.loc[nd, col] = ev.loc[nd, col].astype(str).map(_mark)
+            ev.loc[nd, col] = ev.loc[nd, col].astype(str).map(lambda v: v if v == "—" else _mark(v))
         ev.loc[nd, "状态"] = NO_DATA_MESSAGE
     return ev
 
@@ -225,7 +225,7 @@ def source_lines(data: PackData) -> list[str]:
                  f"坐标系 {u.get('crs') or '—'}" + ("(文件未写明, 按坐标范围推断)" if u.get("crs_inferred") else "")]
         if u.get("rows") is not None:
             parts.append(f"{u['rows']} 个单元")
-        lines.append(f"乡镇边界 {u.get('filename') or '—'}({'; '.join(parts)})")
+        lines.append(f"乡镇边界: {u.get('filename') or '—'}({'; '.join(parts)})")
     if f or q.get("point_system_label"):
         parts = [f"编码 {f.get('encoding') or '—'}"]
         sheets = f.get("sheets") or []
@@ -236,7 +236,7 @@ def source_lines(data: PackData) -> list[str]:
         label = q.get("point_system_label") or f.get("crs")
         how = "自动识别" if q.get("point_system_detection") else ("按指定" if label else "")
         parts.append(f"坐标系 {label or '—'}" + (f"({how})" if how else ""))
-        lines.append(f"设施台账 {f.get('filename') or '—'}({'; '.join(parts)})")
+        lines.append(f"设施台账: {f.get('filename') or '—'}({'; '.join(parts)})")
     evidence = (q.get("point_system_detection") or {}).get("evidence")
     if evidence:
         lines.append(f"坐标系识别依据: {evidence}")
@@ -402,7 +402,7 @@ def _cell(value):
 
 def _quality_lines(data: PackData) -> list[str]:
     q = data.quality or {}
-    lines = ["数据来源: " + line for line in source_lines(data)]
+    lines = source_lines(data)
     excluded = data.result.excluded_units
     if excluded is not None and len(excluded):
         names = "、".join(excluded["unit_name"].astype(str).head(20)) + (" 等" if len(excluded) > 20 else "")
@@ -613,7 +613,7 @@ def _text_box(slide, left, top, width, height, lines: list[tuple[str, float, boo
 def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
                 districts: list[str] | None = None) -> bytes:
     from pptx import Presentation  # noqa: PLC0415
-    from pptx.util import Emu, Inches  # noqa: PLC0415
+    from pptx.util import Inches  # noqa: PLC0415
 
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
@@ -664,16 +664,24 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
         _text_box(s, int(0.5 * inch), int(1.05 * inch), int(W - inch), int(0.7 * inch), [
             (f"{NO_DATA_MARK} {NO_DATA_MESSAGE}(未列入下表, 不作达标判断): {'、'.join(unjudged)}", 12, False, "9A6B00")])
         top = 1.85
-    if not rows:
+    if rows:
+        _needs_table(s, rows, int(0.5 * inch), int(top * inch), int(W - inch), inch)
+    else:
         _text_box(s, int(0.5 * inch), int(top * inch), int(W - inch), int(0.6 * inch),
                   [("没有可判断达标情况的覆盖率指标。", 14, False, "555555")])
-        buf = io.BytesIO()
-        prs.save(buf)
-        return buf.getvalue()
-    shape = s.shapes.add_table(len(rows) + 1, 3, int(0.5 * inch), int(top * inch), int(W - inch), int(0.4 * inch * (len(rows) + 1)))
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+def _needs_table(slide, rows: list[tuple[str, str, str]], left: int, top: int, width: int, inch: int) -> None:
+    """The 区县 / 未达标指标 / 还需补齐 table of the summary slide."""
+    from pptx.util import Emu  # noqa: PLC0415
+
+    shape = slide.shapes.add_table(len(rows) + 1, 3, left, top, width, int(0.4 * inch * (len(rows) + 1)))
     table = shape.table
     table.columns[0].width, table.columns[1].width = Emu(int(1.8 * inch)), Emu(int(1.6 * inch))
-    table.columns[2].width = Emu(int(W - inch - 3.4 * inch))
+    table.columns[2].width = Emu(int(width - 3.4 * inch))
     for j, head in enumerate(["区县", "未达标指标", "还需补齐(类别 个数)"]):
         table.cell(0, j).text = head
     for i, row in enumerate(rows, start=1):
@@ -684,9 +692,6 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
             for p in c.text_frame.paragraphs:
                 for run in p.runs:
                     _ea_run(run, 12 if len(rows) < 12 else 10)
-    buf = io.BytesIO()
-    prs.save(buf)
-    return buf.getvalue()
 
 
 # ------------------------------------------------------------------ PDF

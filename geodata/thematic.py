@@ -41,7 +41,7 @@ NO_DATA = "#bdbdbd"  # neutral grey: the ledger holds no facility of the class, 
 DISTRICT_EDGE = "#3a3a3a"
 FACILITY = "#1f3b73"
 MAP_SIZE_IN = (10.0, 7.5)  # landscape, fits a 16:9 slide and an A4 page
-FOOTER_WIDTH = 190  # footer line length in half-width characters (a CJK character is 2) at 6.5 pt
+FOOTER_WIDTH = 205  # footer line length in half-width characters (a CJK character is 2) at 6.5 pt
 FOOTER_LINES = 4
 
 
@@ -88,6 +88,7 @@ def wrap_text(text: str, width: int = FOOTER_WIDTH) -> list[str]:
                 if used > width:
                     break
                 cut = k + 1
+            cut = max(cut, 1)
             soft = max(para.rfind("; ", 0, cut), para.rfind(", ", 0, cut))
             if soft > cut * 4 // 5:
                 cut = soft + 2

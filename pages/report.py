@@ -3,7 +3,7 @@ import streamlit as st
 
 from coverage.errors import CoverageError
 from coverage.quality import quality_summary
-from geodata.meeting_pack import FORMATS, build_pack, indicator_maps, pack_data
+from geodata.meeting_pack import FORMATS, build_pack, indicator_maps, pack_data, pack_stem
 from geodata.thematic import figure_bytes
 from geodata.topology import topology_summary
 from pages import _shared
@@ -66,7 +66,7 @@ if st.button("生成会议材料", type="primary", disabled=not (chosen and form
 files = st.session_state.get("pack_files")
 if files:
     st.subheader("下载")
-    st.download_button("全部下载 (zip)", files["会议材料.zip"], file_name=f"{plan}_会议材料.zip", type="primary")
+    st.download_button("全部下载 (zip)", files["会议材料.zip"], file_name=f"{pack_stem(plan)}_会议材料.zip", type="primary")
     for name, content in files.items():
         if name == "会议材料.zip":
             continue

@@ -9,10 +9,10 @@ from PIL import Image
 
 from coverage.__main__ import main
 from coverage.catalog import load_classes, load_targets
-from coverage.evaluate import AREA_CODE, evaluate_layers
+from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE, evaluate_layers
 from coverage.evaluation import evaluation_table, percent_text
 from geodata.demo import load_demo
-from geodata.meeting_pack import sheet_name
+from geodata.meeting_pack import NO_DATA_MARK, NO_DATA_VERDICT, sheet_name
 from geodata.thematic import nice_scale_length_m
 
 CLASSES = load_classes()
@@ -66,9 +66,11 @@ def pack(tmp_path_factory):
 
 
 def expected_row(r) -> list[str]:
+    """目标值, 现状值 as the tables print them (a target without ledger data has its figure marked)."""
+    mark = NO_DATA_MARK if r["no_data"] else ""
     if r["measure"] == "count":
-        return [f"{r['target_value']:g}", str(int(r["units_covered"]))]
-    return [f"{r['target_rate'] * 100:g}%", percent_text(r["rate"])]
+        return [f"{r['target_value']:g}", str(int(r["units_covered"])) + mark]
+    return [f"{r['target_rate'] * 100:g}%", percent_text(r["rate"]) + mark]
 
 
 @pytest.mark.slow
@@ -86,6 +88,9 @@ def test_docx_indicator_table_equals_coverage_csv_and_sets_east_asian_fonts(pack
     for cells, (_, r) in zip(body, area.iterrows()):
         assert cells[0] == r["indicator"]
         assert cells[2:4] == expected_row(r)
+        if r["no_data"]:  # the demo ledger holds none of some classes: said so, no gap, no verdict
+            assert cells[4] == NO_DATA_MESSAGE and cells[5] == NO_DATA_VERDICT
+            continue
         assert cells[5] == ("是" if r["met"] else "否")
         assert (cells[4] == "已达标") if r["met"] else (f"还需{int(r['units_needed'])}个" in cells[4])
     styles = zipfile.ZipFile(path).read("word/styles.xml").decode()
@@ -187,8 +192,12 @@ def test_evaluation_baseline_computed_from_built_years(pack, tmp_path):
                  "--out", str(tmp_path / "b")]) == 0
     base = pd.read_csv(tmp_path / "b" / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
     base = base[base["district_code"] == AREA_CODE].set_index("target_id")
+    stated = load_targets(classes=CLASSES).set_index("target_id")["baseline_value"]
     for _, r in area.iterrows():
         row = ev[r["indicator"]]
+        if pd.notna(stated.get(r["target_id"])):  # the plan states this baseline (规划(2020年))
+            assert row[3].startswith("规划")
+            continue
         assert row[3] == "按建成年份推算(2020年底)"
         b = base.loc[r["target_id"]]
         assert row[2] == (str(int(b["units_covered"])) if r["measure"] == "count" else percent_text(b["rate"]))
