@@ -29,6 +29,9 @@ COLUMN_LABELS = {
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+# GFM turns bare URLs and e-mail addresses into links even when escaped: a zero-width space before
+# "//", after "www" and before "@" keeps them text (what the planner sees is unchanged).
+_AUTOLINK = re.compile(r"://|www\.|@", re.IGNORECASE)
 
 
 def esc(value: object) -> str:
@@ -37,7 +40,8 @@ def esc(value: object) -> str:
     labels: every ASCII punctuation character is backslash-escaped (CommonMark), so no image, link,
     HTML, LaTeX ($), emoji or colour directive (:red[...]) can form; line breaks become spaces."""
     text = "" if value is None else str(value)
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], " ".join(text.splitlines()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def file_key(path: Path) -> tuple[str, float, int]:
