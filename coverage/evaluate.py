@@ -273,6 +273,44 @@ def _count_rows(counting, districts, meta, target_count):
     return rows
 
 
+#: Status of a township for one coverage target (map colours, details), with its Chinese label.
+UNIT_STATUSES: dict[str, str] = {"covered": "已覆盖", "uncovered": "未覆盖", "out_of_scope": "不计入本指标",
+                                 "no_data": NO_DATA_MESSAGE}
+
+
+def unit_statuses(units: pd.DataFrame, result: CoverageResult, target_id: str,
+                  config: CoverageConfig = CoverageConfig()) -> pd.Series:
+    """Township code -> key of `UNIT_STATUSES` for one target of `result`.
+
+    Township levels: the units the level counts are covered/uncovered, the others out_of_scope.
+    County levels: every township takes its district's status (districts the level does not count
+    are out_of_scope). A target whose class the ledger holds none of is no_data wherever it counts.
+    Count targets have no per-unit status (all out_of_scope).
+    """
+    cov = result.coverage[(result.coverage["target_id"] == target_id) & (result.coverage["district_code"] == AREA_CODE)]
+    codes = units["code"].astype(str)
+    status = pd.Series("out_of_scope", index=codes.to_numpy(), dtype=object)
+    if cov.empty or cov["measure"].iloc[0] != "coverage":
+        return status
+    level = cov["level"].iloc[0]
+    missing = result.uncovered[result.uncovered["target_id"] == target_id]
+    if level in COUNTY_LEVELS:
+        districts = units.drop_duplicates("district_code")[["district_code", "district_name"]].astype(str)
+        counted = set(county_pool(districts, level, config)["district_code"])
+        bad = set(missing["district_code"].astype(str))
+        district = units["district_code"].astype(str).to_numpy()
+        in_scope = pd.Series(district, index=status.index).isin(counted)
+        status[in_scope] = ["uncovered" if d in bad else "covered" for d in district[in_scope.to_numpy()]]
+    else:
+        counted = set(units_at_level(units, level, config)["code"].astype(str))
+        bad = set(missing["unit_code"].astype(str))
+        in_scope = status.index.isin(counted)
+        status[in_scope] = ["uncovered" if c in bad else "covered" for c in status.index[in_scope]]
+    if bool(cov["no_data"].iloc[0]):
+        status[status != "out_of_scope"] = "no_data"
+    return status
+
+
 def evaluate_layers(units, facilities, targets: pd.DataFrame, classes: ClassCatalog, *,
                     config: CoverageConfig = CoverageConfig()) -> tuple[pd.DataFrame, CoverageResult]:
     """Assign facilities (GeoDataFrame) to units (GeoDataFrame, same CRS), then evaluate.

@@ -4,7 +4,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from coverage.assign import COUNTED_STATUSES
-from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE, county_pool, units_at_level
+from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE, UNIT_STATUSES, unit_statuses
 from geodata.webmap import clicked_unit_code, coverage_map
 from pages import _shared
 
@@ -22,21 +22,8 @@ district = c2.selectbox("区县", ["全部"] + sorted(set(units["district_name"]
 show_all = c3.toggle("显示全部类别设施", value=False)
 
 target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
-level = target["level"]
-uncovered = res.uncovered[res.uncovered["indicator"] == indicator]
-if level in COUNTY_LEVELS:
-    bad = set(uncovered["district_code"])
-    districts = units.drop_duplicates("district_code")[["district_code", "district_name"]]
-    counted = set(county_pool(districts, level, _shared.config())["district_code"])
-    status = pd.Series({c: ("uncovered" if d in bad else "covered") if d in counted else "out_of_scope"
-                        for c, d in zip(units["code"], units["district_code"])})
-else:
-    in_level = set(units_at_level(units, level, _shared.config())["code"])
-    bad = set(uncovered["unit_code"])
-    status = pd.Series({c: ("uncovered" if c in bad else "covered") if c in in_level else "out_of_scope"
-                        for c in units["code"]})
+status = unit_statuses(units, res, target["target_id"], _shared.config())
 if bool(target["no_data"]):
-    status = status.where(status == "out_of_scope", "no_data")
     st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc(target['class_name'])}」类设施, 无法判断是没有建设还是没有报送; "
                "地图不按未覆盖着色。")
 
@@ -60,7 +47,7 @@ with right:
         st.markdown(f"**{_shared.esc(u['name'])}**  \n{_shared.esc(u['district_name'])} · {_shared.esc(u['kind'])} · 代码 {_shared.esc(code)}")
         if "population" in u and pd.notna(u.get("population")):
             st.write(f"人口 {int(u['population']):,}; 老年人口 {int(u.get('elderly_population') or 0):,}")
-        verdict = {"covered": "已覆盖", "uncovered": "未覆盖", "no_data": NO_DATA_MESSAGE}.get(status.get(code), "不计入")
+        verdict = UNIT_STATUSES.get(status.get(code), UNIT_STATUSES["out_of_scope"])
         st.markdown(f"本指标: **{verdict}**")
         here = assigned[(assigned["unit_code"] == code) & assigned["status"].isin(COUNTED_STATUSES)]
         here = here.assign(类别=here["facility_class"].map(classes.names))

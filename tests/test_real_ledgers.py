@@ -238,3 +238,17 @@ def test_cli_without_plan_uses_the_plan_of_the_area(tmp_path):
     assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--out", str(tmp_path)]) == 0
     quality = json.loads((tmp_path / "quality.json").read_text(encoding="utf-8"))
     assert quality["plan"] == "十堰市民政事业发展十四五规划" and "4203" in quality["plan_choice"]
+
+
+def test_unit_statuses_per_level_and_no_data():
+    from coverage.evaluate import unit_statuses
+    units = pd.DataFrame({"code": ["360202001", "360222100", "360281100", "360281400"], "name": ["甲街道", "乙镇", "丙镇", "丁林场"],
+                          "district_code": ["360202", "360222", "360281", "360281"], "district_name": ["珠山区", "浮梁县", "乐平市", "乐平市"],
+                          "kind": ["街道", "镇", "镇", "类似乡级单位"]})
+    assigned = pd.DataFrame({"facility_id": ["1"], "facility_class": ["rescue_station"], "unit_code": ["360222100"],
+                             "district_code": ["360222"], "status": ["assigned"], "on_edge": [False]})
+    res = evaluate(units, assigned, pd.DataFrame([target("K", "rescue_station", level="县"), target("T", "rescue_station"),
+                                                  target("N", "social_work_station")]), CLASSES)
+    assert unit_statuses(units, res, "K").tolist() == ["out_of_scope", "covered", "uncovered", "uncovered"]
+    assert unit_statuses(units, res, "T").tolist() == ["uncovered", "covered", "uncovered", "out_of_scope"]
+    assert unit_statuses(units, res, "N").tolist() == ["no_data", "no_data", "no_data", "out_of_scope"]
