@@ -447,8 +447,8 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
     if report.contained_classes:
         report.notes.append(f"{len(report.contained_classes)} 种类型名称不是类别表中的写法, 按其中包含的类别名归类, "
                             "请在「数据质量」页确认。")
-    x = table[cols["lon"]].map(parse_coordinate).to_numpy(float) if "lon" in cols else np.full(len(table), np.nan)
-    y = table[cols["lat"]].map(parse_coordinate).to_numpy(float) if "lat" in cols else np.full(len(table), np.nan)
+    x = parse_coordinate(table[cols["lon"]]) if "lon" in cols else np.full(len(table), np.nan)  # vectorised on a column
+    y = parse_coordinate(table[cols["lat"]]) if "lat" in cols else np.full(len(table), np.nan)  # vectorised on a column
     degrees = system in ("wgs84", "cgcs2000", "gcj02", "bd09", "auto")
     if degrees:
         x, y, swapped = fix_swapped(x, y)

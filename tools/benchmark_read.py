@@ -6,18 +6,19 @@ a few in DMS or full-width digits, a few blank or swapped):
 
   csv-300k    300,000 rows, GBK CSV
   xlsx-300k   300,000 rows, XLSX (shared strings, as Excel writes them)
-  csv-150mb   ~150 MB UTF-8 CSV with BOM (about 1.2 million rows)
-  sparse-xlsx a 2 KB workbook with one cell at A1 and one at XFD1048576 (must be refused)
+  csv-150mb   ~150 MB UTF-8 CSV with BOM (about 0.9 million rows)
+  sparse-xlsx a 2 KB workbook with one cell at A1 and one at XFD1048576 (must be refused quickly)
 
 and reads each in a fresh subprocess, printing the read time (s) and the child's peak RSS (MB, from
 resource.getrusage), next to its RSS before reading (imports only).
 
 Usage:
-  .venv/bin/python tools/benchmark_read.py              # full run (a few minutes, mostly generating the XLSX)
+  .venv/bin/python tools/benchmark_read.py              # full run (about a minute to generate, a minute to read)
   .venv/bin/python tools/benchmark_read.py --quick      # 30,000 rows and a 15 MB CSV
   options: --rows N, --big-mb M, --cases csv-300k,sparse-xlsx, --timeout S, --keep DIR (reuse
   generated files), --root PATH (benchmark another checkout, e.g. `git archive HEAD` unpacked),
-  --profile CASE (print the top of a cProfile of read_facilities for that case)
+  --profile CASE (print the top of a cProfile of read_facilities for that case), --limit-gb G
+  (address space a child may take beyond its imports, default 6; a runaway read fails with MemoryError)
 """
 from __future__ import annotations
 
@@ -127,15 +128,68 @@ def write_csv(path: Path, n: int | None, encoding: str, target_bytes: int | None
 
 
 def write_xlsx(path: Path, n: int) -> None:
-    from openpyxl import Workbook
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("设施台账")
-    ws.append([TITLE])
-    ws.append(HEADER)
-    for row in ledger_rows(n):
-        row[7] = int(row[7]) if row[7] else None  # beds as numbers, as typed in Excel
-        ws.append(row)
-    wb.save(path)
+    """The ledger as Excel saves it: shared strings, a <dimension>, numbers as numbers (coordinates
+    typed as decimals, beds), DMS and full-width coordinates as text. Written directly (openpyxl's
+    write-only mode writes inline strings and no <dimension>, unlike Excel)."""
+    from xml.sax.saxutils import escape
+
+    strings: dict[str, int] = {}
+
+    def cell(ref: str, value: str) -> str:
+        if value == "":
+            return ""
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is not None and value.isascii():
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="s"><v>{strings.setdefault(value, len(strings))}</v></c>'
+
+    letters = "ABCDEFGH"
+    rows = [[TITLE], HEADER] + [r for r in ledger_rows(n)]
+    body = []
+    for i, row in enumerate(rows, start=1):
+        body.append(f'<row r="{i}">' + "".join(cell(f"{letters[j]}{i}", v) for j, v in enumerate(row)) + "</row>")
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {ns}><dimension ref="A1:H{len(rows)}"/>'
+             f'<sheetViews><sheetView workbookViewId="0"/></sheetViews><sheetFormatPr defaultRowHeight="14.4"/>'
+             f'<sheetData>{"".join(body)}</sheetData></worksheet>')
+    sst = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst {ns} count="{len(strings)}" uniqueCount="{len(strings)}">'
+           + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings) + "</sst>")
+    parts = _package_parts(sheet, sst)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+
+
+def _package_parts(sheet_xml: str, sst_xml: str | None = None) -> dict[str, str]:
+    """The parts of a one-sheet workbook (sheet named 设施台账/台账) around a sheet's XML."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.worksheet+xml"/>'
+        + (f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.sharedStrings+xml"/>' if sst_xml else "")
+        + "</Types>",
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rels}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} {rel_ns}><sheets>'
+        '<sheet name="设施台账" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rels}/worksheet" Target="worksheets/sheet1.xml"/>'
+        + (f'<Relationship Id="rId2" Type="{rels}/sharedStrings" Target="sharedStrings.xml"/>' if sst_xml else "")
+        + "</Relationships>",
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+    if sst_xml:
+        parts["xl/sharedStrings.xml"] = sst_xml
+    return parts
 
 
 def write_sparse_xlsx(path: Path) -> None:
@@ -143,33 +197,17 @@ def write_sparse_xlsx(path: Path) -> None:
     path.write_bytes(sparse_xlsx_bytes())
 
 
-def sparse_xlsx_bytes(dimension: str | None = "A1:XFD1048576") -> bytes:
+def sparse_xlsx_bytes(dimension: str | None = "A1:XFD1048576", far: str = "XFD1048576") -> bytes:
+    """A workbook with "名称" at A1 and 1 at `far`, declaring `dimension` (none when None)."""
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    parts = {
-        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        "</Types>",
-        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>",
-        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} {rel_ns}><sheets>'
-        '<sheet name="台账" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-        "</Relationships>",
-        "xl/worksheets/sheet1.xml": f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}>{dim}<sheetData>'
-        '<row r="1"><c r="A1" t="inlineStr"><is><t>名称</t></is></c></row>'
-        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
-        "</sheetData></worksheet>",
-    }
+    row = far.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    sheet = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}>{dim}<sheetData>'
+             '<row r="1"><c r="A1" t="inlineStr"><is><t>名称</t></is></c></row>'
+             f'<row r="{row}"><c r="{far}"><v>1</v></c></row></sheetData></worksheet>')
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in parts.items():
+        for name, text in _package_parts(sheet).items():
             zf.writestr(name, text)
     return buf.getvalue()
 
@@ -184,6 +222,10 @@ classes = load_classes()
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = {"rss_before_mb": rss0}
 profile = sys.argv[3] == "1"
+limit_gb = float(sys.argv[4])
+if limit_gb > 0:  # address space allowed beyond what the imports took: a runaway read fails with MemoryError
+    vm = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (vm + int(limit_gb * 2**30), resource.RLIM_INFINITY))
 if profile:
     import cProfile, pstats
     prof = cProfile.Profile()
@@ -194,6 +236,8 @@ try:
     out.update(status="ok", rows=len(fac), with_coords=int(fac["lon"].notna().sum()), notes=report.notes[:4])
 except CoverageError as err:
     out.update(status="refused", message=str(err))
+except MemoryError:
+    out.update(status="MemoryError (address-space limit reached)")
 out["seconds"] = time.perf_counter() - t
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 if profile:
@@ -203,8 +247,8 @@ print(json.dumps(out, ensure_ascii=False))
 """
 
 
-def run_case(root: Path, path: Path, timeout: float, profile: bool = False) -> dict:
-    cmd = [sys.executable, "-c", CHILD, str(root), str(path), "1" if profile else "0"]
+def run_case(root: Path, path: Path, timeout: float, profile: bool = False, limit_gb: float = 0) -> dict:
+    cmd = [sys.executable, "-c", CHILD, str(root), str(path), "1" if profile else "0", str(limit_gb)]
     t = time.perf_counter()
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -218,7 +262,17 @@ def run_case(root: Path, path: Path, timeout: float, profile: bool = False) -> d
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def make(case: str, path: Path, rows: int, big_mb: float) -> None:
+    {"csv-300k": lambda: write_csv(path, rows, "gbk"),
+     "xlsx-300k": lambda: write_xlsx(path, rows),
+     "csv-150mb": lambda: write_csv(path, None, "utf-8-sig", target_bytes=int(big_mb * 2**20)),
+     "sparse-xlsx": lambda: write_sparse_xlsx(path)}[case]()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--make"]:
+        make(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="30,000 rows and a 15 MB CSV")
     ap.add_argument("--rows", type=int, help="rows of the CSV/XLSX ledgers (default 300,000)")
@@ -228,6 +282,9 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="directory for the generated files (reused when present)")
     ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose geodata.io is benchmarked")
     ap.add_argument("--profile", help="case to run under cProfile (top functions printed)")
+    ap.add_argument("--limit-gb", type=float, default=6,
+                    help="address space a child may use beyond its imports (0: no limit); keeps a runaway "
+                         "read, e.g. the sparse workbook on code without the cap, from taking the machine")
     args = ap.parse_args()
     rows = args.rows or (30_000 if args.quick else 300_000)
     big_mb = args.big_mb or (15 if args.quick else 150)
@@ -245,24 +302,18 @@ def main() -> None:
         "csv-150mb": folder / f"ledger_{big_mb:g}mb_utf8bom.csv",
         "sparse-xlsx": folder / "sparse_A1_XFD1048576.xlsx",
     }
-    makers = {
-        "csv-300k": lambda p: write_csv(p, rows, "gbk"),
-        "xlsx-300k": lambda p: write_xlsx(p, rows),
-        "csv-150mb": lambda p: write_csv(p, None, "utf-8-sig", target_bytes=int(big_mb * 2**20)),
-        "sparse-xlsx": write_sparse_xlsx,
-    }
     print(f"code under test: {args.root}   data: {folder}")
     try:
         for case in cases:
             path = files[case]
-            if not path.exists():
+            if not path.exists():  # in a subprocess: a child's ru_maxrss starts from its parent's
                 t = time.perf_counter()
-                makers[case](path)
+                subprocess.run([sys.executable, __file__, "--make", case, str(path), str(rows), str(big_mb)], check=True)
                 print(f"  generated {path.name} ({path.stat().st_size / 2**20:.1f} MB) in {time.perf_counter() - t:.1f} s", flush=True)
         print(f"{'case':<12} {'file MB':>8} {'read s':>8} {'peak RSS MB':>12} {'RSS before':>11}  result")
         for case in cases:
             path = files[case]
-            r = run_case(args.root, path, args.timeout, profile=(case == args.profile))
+            r = run_case(args.root, path, args.timeout, profile=(case == args.profile), limit_gb=args.limit_gb)
             result = r["status"]
             if result == "ok":
                 result = f"ok, {r['rows']:,} rows ({r['with_coords']:,} with coordinates)"
