@@ -17,6 +17,7 @@ pages = [
     st.Page("pages/report.py", title="报告导出"),
 ]
 nav = st.navigation(pages)
+_shared.install_ui_translation()
 
 with st.sidebar:
     st.markdown("### 民政设施覆盖分析")

@@ -33,6 +33,10 @@ MEASURES: dict[str, str] = {
     "coverage": "share of units with at least one facility of the class (0-1)",
     "count": "number of facilities of the class in the whole area",
 }
+#: How measures read to a planner (editor, tables).
+MEASURE_LABELS: dict[str, str] = {"coverage": "覆盖率", "count": "数量"}
+#: Column headers of the target table as planners read them (editor, downloads).
+TARGET_COLUMN_LABELS: dict[str, str] = {"target_id": "编号", "indicator": "指标(按规划原文)", "facility_class": "设施类别", "measure": "类型", "unit_level": "统计单元", "target_value": "目标值", "target_year": "目标年份", "binding": "属性", "source_seed": "来源文件", "source_ref": "出处", "source_quote": "原文摘录", "note": "备注", "baseline_value": "基期值", "baseline_year": "基期年份"}
 TARGET_COLUMNS = [
     "target_id", "plan", "indicator", "facility_class", "measure", "unit_level", "target_value",
     "target_year", "binding", "source_seed", "source_ref", "source_quote", "note",
@@ -179,7 +183,7 @@ def validate_targets(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame
             problems.append(f"{where}: 目标值 {row['target_value']!r} 不是数字")
         else:
             if row["measure"] == "coverage" and not 0 <= value <= 1:
-                problems.append(f"{where}: 覆盖率目标应在 0-1 之间(如 0.6 表示60%), 实为 {value}")
+                problems.append(f"{where}: 覆盖率目标应在 0%-100% 之间, 实为 {value:.0%}")
             if row["measure"] == "count" and value < 0:
                 problems.append(f"{where}: 数量目标不能为负")
         if not row["target_year"].isdigit():
@@ -191,7 +195,7 @@ def validate_targets(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame
                 problems.append(f"{where}: 基期值 {row['baseline_value']!r} 不是数字(覆盖率填 0-1 之间的小数)")
             else:
                 if row["measure"] == "coverage" and not 0 <= base <= 1:
-                    problems.append(f"{where}: 覆盖率基期值应在 0-1 之间, 实为 {base}")
+                    problems.append(f"{where}: 覆盖率基期值应在 0%-100% 之间, 实为 {base:.0%}")
         if row["baseline_year"] and not row["baseline_year"].isdigit():
             problems.append(f"{where}: 基期年份 {row['baseline_year']!r} 不是年份")
         if row["binding"] not in ("", "约束性", "预期性"):
@@ -291,6 +295,33 @@ def load_statuses(path: Path | str = STATUSES_CSV) -> StatusVocabulary:
     if problems:
         raise CatalogError("状态词表有误。", problems)
     return StatusVocabulary(table)
+
+
+def targets_for_editing(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame:
+    """The catalogue as a planner edits it: class and measure by their Chinese names, coverage
+    targets and baselines in percent (60, not 0.6). `targets_from_editing` undoes it."""
+    out = table.copy()
+    coverage = out["measure"].eq("coverage")
+    for col in ("target_value", "baseline_value"):
+        values = pd.to_numeric(out[col], errors="coerce")
+        out[col] = values.where(~coverage, (values * 100).round(6))
+    out["facility_class"] = out["facility_class"].map(classes.names).fillna(out["facility_class"])
+    out["measure"] = out["measure"].map(MEASURE_LABELS).fillna(out["measure"])
+    return out
+
+
+def targets_from_editing(table: pd.DataFrame, classes: ClassCatalog) -> pd.DataFrame:
+    """Inverse of `targets_for_editing`, as text cells ready for `validate_targets`."""
+    out = table.copy()
+    by_name = {v: k for k, v in classes.names.items()}
+    by_label = {v: k for k, v in MEASURE_LABELS.items()}
+    out["facility_class"] = out["facility_class"].map(lambda v: by_name.get(v, v))
+    out["measure"] = out["measure"].map(lambda v: by_label.get(v, v))
+    coverage = out["measure"].eq("coverage")
+    for col in ("target_value", "baseline_value"):
+        values = pd.to_numeric(out[col], errors="coerce")
+        out[col] = values.where(~coverage, (values / 100).round(9))
+    return targets_as_text(out)
 
 
 def plans(targets: pd.DataFrame) -> list[str]:

@@ -68,6 +68,41 @@ class ReadReport:
         return dict(self.__dict__)
 
 
+#: How a reader's `encoding` value reads to a planner (format and, for text files, encoding).
+FORMAT_LABELS = {"xlsx": "Excel 工作簿(.xlsx)", "xlsm": "Excel 启用宏的工作簿(.xlsm)", "xls": "Excel 97-2003 工作簿(.xls)",
+                 "UTF-8": "文本文件, UTF-8 编码", "GBK/GB18030": "文本文件, GBK/GB18030 编码",
+                 "UTF-16(Excel Unicode 文本)": "Excel Unicode 文本, UTF-16 编码", "GB18030": "GBK/GB18030 编码"}
+
+
+def format_label(encoding: str | None) -> str:
+    """'Excel 工作簿(.xlsx)' for "xlsx", '文本文件, UTF-8 编码' for "UTF-8"; '—' when unknown."""
+    if not encoding:
+        return "—"
+    return FORMAT_LABELS.get(str(encoding), f"{encoding} 编码")
+
+
+def report_rows(report: dict, prepare: dict | None = None) -> list[tuple[str, str]]:
+    """(项目, 内容) rows describing what a reader found, in Chinese, for the 读取详情 tables."""
+    rows = [("文件", report.get("filename") or "—"), ("记录数", str(report.get("rows", "—"))),
+            ("格式/编码", format_label(report.get("encoding")))]
+    if report.get("sheets"):
+        rows.append(("工作表", "、".join(map(str, report["sheets"]))))
+    if report.get("crs"):
+        rows.append(("坐标系", str(report["crs"]) + ("(推断)" if report.get("crs_inferred") else "")))
+    if prepare and prepare.get("point_system_label"):
+        rows.append(("坐标系", str(prepare["point_system_label"])))
+        evidence = (prepare.get("point_system_detection") or {}).get("evidence")
+        if evidence:
+            rows.append(("坐标系判断依据", str(evidence)))
+    if report.get("columns_used"):
+        rows.append(("字段对应", describe_fields(report["columns_used"])))
+    if report.get("unknown_classes"):
+        rows.append(("无法识别的类型", "、".join(f"{k}({v}条)" for k, v in report["unknown_classes"].items())))
+    for note in report.get("notes") or []:
+        rows.append(("说明", str(note)))
+    return rows
+
+
 # ---------------------------------------------------------------- townships
 
 def read_units(data: bytes | Path | str, filename: str | None = None, *, layer: str | None = None,

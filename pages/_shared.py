@@ -104,6 +104,58 @@ def _run_through_entrypoint() -> None:
         st.rerun()
 
 
+UI_ZH_CSV = Path(__file__).resolve().parents[1] / "data" / "ui_zh.csv"
+
+
+@st.cache_data
+def _ui_translations() -> list[dict]:
+    table = pd.read_csv(UI_ZH_CSV, dtype=str, keep_default_na=False)
+    return table[["kind", "english", "chinese"]].to_dict("records")
+
+
+def install_ui_translation() -> None:
+    """Streamlit's own interface texts (uploader, placeholders, toolbars, "Page not found" ...) in
+    Chinese: a small script in the page replaces them as they appear, from `data/ui_zh.csv`
+    (exact texts and regular expressions; text nodes and the title/placeholder/aria-label
+    attributes). Streamlit has no locale setting; this is the one place those strings are decided."""
+    import json  # noqa: PLC0415
+
+    entries = json.dumps(_ui_translations(), ensure_ascii=False)
+    st.html(f"""<script>
+(() => {{
+  if (window.__mzUiZh) return; window.__mzUiZh = true;
+  const entries = {entries};
+  const exact = new Map(entries.filter(e => e.kind === "exact").map(e => [e.english, e.chinese]));
+  const rules = entries.filter(e => e.kind === "regex").map(e => [new RegExp(e.english), e.chinese]);
+  const tr = (s) => {{
+    const t = s.trim(); if (!t) return null;
+    if (exact.has(t)) return s.replace(t, exact.get(t));
+    for (const [re, zh] of rules) if (re.test(t)) return s.replace(t, t.replace(re, zh));
+    return null;
+  }};
+  const ATTRS = ["title", "placeholder", "aria-label"];
+  const fix = (root) => {{
+    const tw = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let n; while ((n = tw.nextNode())) {{ const v = tr(n.nodeValue); if (v !== null) n.nodeValue = v; }}
+    const els = root.querySelectorAll ? root.querySelectorAll("[title],[placeholder],[aria-label]") : [];
+    for (const el of [root, ...els]) {{
+      if (!el.getAttribute) continue;
+      for (const a of ATTRS) {{ const old = el.getAttribute(a); if (old) {{ const v = tr(old); if (v !== null) el.setAttribute(a, v); }} }}
+    }}
+  }};
+  const doc = window.parent && window.parent.document ? window.parent.document : document;
+  fix(doc.body);
+  new MutationObserver((muts) => {{
+    for (const m of muts) {{
+      if (m.type === "characterData") {{ const v = tr(m.target.nodeValue); if (v !== null) m.target.nodeValue = v; }}
+      else if (m.type === "attributes") fix(m.target);
+      else for (const node of m.addedNodes) {{ if (node.nodeType === 3) {{ const v = tr(node.nodeValue); if (v !== null) node.nodeValue = v; }} else fix(node); }}
+    }}
+  }}).observe(doc.body, {{subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ATTRS}});
+}})();
+</script>""", unsafe_allow_javascript=True)
+
+
 def page_header(title: str) -> None:
     """Page title, preceded on demo data by the notice that shapes and facilities are illustrative."""
     _run_through_entrypoint()

@@ -1,6 +1,8 @@
 """数据: what is loaded, upload township boundaries and facilities, save as workspace, back to demo."""
 import hashlib
 
+import pandas as pd
+
 import streamlit as st
 
 from coverage.assign import COUNTED_STATUSES
@@ -11,7 +13,7 @@ from geodata.export import excel_bytes
 from geodata.clean import prepare_facilities
 from geodata.crs import crs_choices
 from geodata.fields import FACILITY_FIELDS, FIELD_LABELS, UNIT_FIELDS, describe_fields, detect_fields
-from geodata.io import read_facilities, read_units
+from geodata.io import format_label, read_facilities, read_units, report_rows
 from geodata.pointcrs import POINT_SYSTEMS
 from geodata.templates import facility_template
 from pages import _shared
@@ -44,10 +46,10 @@ if problems:
         st.dataframe(shown, hide_index=True)
         st.download_button("下载问题记录 (Excel)", excel_bytes({"问题记录": shown}), file_name="设施数据问题.xlsx")
 with st.expander("读取详情(字段、编码、坐标系)"):
-    st.json({"边界文件": {k: unit_report.get(k) for k in ("filename", "rows", "crs", "encoding", "columns_used", "notes")},
-             "设施表": {k: fac_report.get(k) for k in ("filename", "sheets", "rows", "encoding", "columns_used", "notes", "unknown_classes")}
-             | {"point_system": fac_report.get("prepare", {}).get("point_system_label"),
-                "point_system_evidence": fac_report.get("prepare", {}).get("point_system_detection", {}).get("evidence")}})
+    for title, rows in (("乡镇边界", report_rows(unit_report)),
+                        ("设施表", report_rows(fac_report, fac_report.get("prepare", {})))):
+        st.markdown(f"**{title}**")
+        st.dataframe(pd.DataFrame(rows, columns=["项目", "内容"]), hide_index=True, width="stretch")
 
 
 @st.cache_data(max_entries=4, show_spinner="正在读取边界…")
@@ -109,7 +111,7 @@ if up_units is not None:
         new_units, rep = parse_units(digest, raw, up_units.name, units_crs, tuple(sorted(fields.items())))
         new_unit_report = rep
         st.success(f"边界读取成功: {len(new_units)} 个乡镇(街道), {new_units['district_code'].nunique()} 个区县; "
-                   f"坐标系 {_shared.esc(rep['crs'])}; 编码 {_shared.esc(rep['encoding'] or '—')}; "
+                   f"坐标系 {_shared.esc(rep['crs'])}; 格式 {_shared.esc(format_label(rep['encoding']))}; "
                    f"字段 {_shared.esc(describe_fields(rep['columns_used']))}")
         for note in rep["notes"]:
             st.caption(_shared.esc(note))
@@ -133,7 +135,7 @@ if up_fac is not None:
         new_fac, prep = prepare_facilities(new_fac, new_units if new_units is not None else units, system=system)
         new_fac_report, new_prep = rep, prep
         sheets = f"; 工作表 {_shared.esc('、'.join(rep['sheets']))}" if rep.get("sheets") else ""
-        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 格式/编码 {_shared.esc(rep['encoding'])}{sheets}; "
+        st.success(f"设施表读取成功: {len(new_fac)} 条记录; 格式 {_shared.esc(format_label(rep['encoding']))}{sheets}; "
                    f"列 {_shared.esc(describe_fields(rep['columns_used']))}; 坐标系 {_shared.esc(prep['point_system_label'])}")
         if "point_system_detection" in prep:
             st.info("坐标系识别: " + _shared.esc(prep["point_system_detection"]["evidence"]) + " 如不正确, 请在上方「设施坐标系」中指定。")

@@ -49,6 +49,7 @@ else:
 
 st.subheader("全部指标(区县 × 指标)")
 overview = cov.pivot_table(index="district_name", columns="indicator", values="rate", aggfunc="first", sort=False)
+overview.index.name, overview.columns.name = "区县", "指标"
 st.dataframe(overview.map(_shared.pct), width="stretch")
 
 full = _shared.labelled(cov.drop(columns=["facility_class", "measure", "no_data"]))

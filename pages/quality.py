@@ -6,7 +6,7 @@ from streamlit_folium import st_folium
 from coverage.assign import ASSIGNMENT_STATUSES, DUPLICATE_RULES
 from coverage.quality import status_summary
 from geodata import workspace
-from geodata.io import NOT_COUNTED
+from geodata.io import NOT_COUNTED, format_label
 from geodata.export import cleaned_facilities, excel_bytes, geopackage_bytes
 from geodata.webmap import problems_map
 from pages import _shared
@@ -23,14 +23,14 @@ c1, c2 = st.columns(2)
 with c1.container(border=True):
     st.markdown(f"**乡镇边界** {_shared.esc(unit_report['filename'])}")
     st.markdown(f"坐标系: {_shared.esc(unit_report.get('crs') or '—')}{'(推断)' if unit_report.get('crs_inferred') else ''}; "
-                f"编码: {_shared.esc(unit_report.get('encoding') or '—')}; 修复无效几何 {unit_report.get('repaired_geometries', 0)} 个")
+                f"格式: {_shared.esc(format_label(unit_report.get('encoding')))}; 修复无效几何 {unit_report.get('repaired_geometries', 0)} 个")
     for note in unit_report.get("notes", []):
         st.caption(_shared.esc(note))
 with c2.container(border=True):
     sheets = fac_report.get("sheets") or []
     st.markdown(f"**设施表** {_shared.esc(fac_report['filename'])}"
                 + (f" · 工作表 {_shared.esc('、'.join(sheets))}" if sheets else ""))
-    st.markdown(f"坐标系: {_shared.esc(prep.get('point_system_label', '—'))}; 格式/编码: {_shared.esc(fac_report.get('encoding') or '—')}")
+    st.markdown(f"坐标系: {_shared.esc(prep.get('point_system_label', '—'))}; 格式: {_shared.esc(format_label(fac_report.get('encoding')))}")
     detection = prep.get("point_system_detection")
     if detection:
         st.caption(_shared.esc(detection["evidence"]))

@@ -2,7 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from coverage.catalog import MEASURES, UNIT_LEVELS, plans, targets_as_text, validate_targets
+from coverage.catalog import (
+    MEASURE_LABELS, TARGET_COLUMN_LABELS, UNIT_LEVELS, plans, targets_as_text, targets_for_editing, targets_from_editing, validate_targets,
+)
 from coverage.errors import CoverageError
 from coverage.plans import area_code_of
 from geodata import workspace
@@ -12,7 +14,7 @@ _shared.page_header("规划指标")
 classes = _shared.class_catalog()
 all_targets = _shared.targets()
 names = classes.names
-by_name = {v: k for k, v in names.items()}
+
 
 mode = st.radio("操作", ["编辑现有规划", "新建规划"], horizontal=True)
 if mode == "编辑现有规划":
@@ -26,32 +28,33 @@ else:
     rows = rows.assign(target_id=[f"N{n}-{i + 1:02d}" for i in range(len(rows))])
     st.caption("已预填通用指标, 可修改目标值、增删行。")
 
-editable = rows.drop(columns=["plan"]).assign(facility_class=rows["facility_class"].map(names))
+LABELS = TARGET_COLUMN_LABELS
+editable = targets_for_editing(rows.drop(columns=["plan"]), classes).rename(columns=LABELS)
 edited = st.data_editor(
     editable, num_rows="dynamic", hide_index=True, width="stretch", key=f"editor_{mode}_{plan}",
     column_config={
-        "target_id": st.column_config.TextColumn("编号", required=True),
-        "indicator": st.column_config.TextColumn("指标(按规划原文)", required=True, width="large"),
-        "facility_class": st.column_config.SelectboxColumn("设施类别", options=list(names.values()), required=True),
-        "measure": st.column_config.SelectboxColumn("类型", options=list(MEASURES), required=True,
-                                                   help="coverage: 覆盖率(目标填 0-1, 如 0.6); count: 全市数量"),
-        "unit_level": st.column_config.SelectboxColumn("统计单元", options=list(UNIT_LEVELS), required=True),
-        "target_value": st.column_config.NumberColumn("目标值", help="覆盖率填 0-1(0.6 = 60%); 数量填个数", required=True),
-        "target_year": st.column_config.NumberColumn("目标年份", format="%d", required=True),
-        "binding": st.column_config.SelectboxColumn("属性", options=["", "约束性", "预期性"]),
-        "source_seed": st.column_config.TextColumn("来源文件", disabled=True),
-        "source_ref": st.column_config.TextColumn("出处"),
-        "source_quote": st.column_config.TextColumn("原文摘录", width="large"),
-        "note": st.column_config.TextColumn("备注", width="large"),
-        "baseline_value": st.column_config.NumberColumn("基期值", help="评估用: 规划基期(如2020年)的现状, 覆盖率填 0-1; 规划未给出可留空"),
-        "baseline_year": st.column_config.NumberColumn("基期年份", format="%d"),
+        "编号": st.column_config.TextColumn("编号", required=True),
+        "指标(按规划原文)": st.column_config.TextColumn("指标(按规划原文)", required=True, width="large"),
+        "设施类别": st.column_config.SelectboxColumn("设施类别", options=list(names.values()), required=True),
+        "类型": st.column_config.SelectboxColumn("类型", options=list(MEASURE_LABELS.values()), required=True,
+                                                   help="覆盖率: 有设施的单元占比; 数量: 全市设施个数"),
+        "统计单元": st.column_config.SelectboxColumn("统计单元", options=list(UNIT_LEVELS), required=True),
+        "目标值": st.column_config.NumberColumn("目标值", help="覆盖率填百分数(60 表示 60%); 数量填个数", required=True),
+        "目标年份": st.column_config.NumberColumn("目标年份", format="%d", required=True),
+        "属性": st.column_config.SelectboxColumn("属性", options=["", "约束性", "预期性"]),
+        "来源文件": st.column_config.TextColumn("来源文件", disabled=True),
+        "出处": st.column_config.TextColumn("出处"),
+        "原文摘录": st.column_config.TextColumn("原文摘录", width="large"),
+        "备注": st.column_config.TextColumn("备注", width="large"),
+        "基期值": st.column_config.NumberColumn("基期值", help="评估用: 规划基期(如2020年)的现状, 覆盖率填百分数; 规划未给出可留空"),
+        "基期年份": st.column_config.NumberColumn("基期年份", format="%d"),
     },
 )
 
 c1, c2 = st.columns(2)
 if c1.button("保存指标", type="primary", disabled=not plan):
-    new = edited.assign(plan=plan, facility_class=edited["facility_class"].map(by_name).fillna(edited["facility_class"]))
-    combined = pd.concat([targets_as_text(all_targets[all_targets["plan"] != plan]), targets_as_text(new[all_targets.columns])],
+    new = targets_from_editing(edited.rename(columns={v: k for k, v in LABELS.items()}).assign(plan=plan), classes)
+    combined = pd.concat([targets_as_text(all_targets[all_targets["plan"] != plan]), new[all_targets.columns]],
                          ignore_index=True)
     try:
         checked = validate_targets(combined, classes)

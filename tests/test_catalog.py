@@ -70,7 +70,7 @@ def test_invalid_target_rows_are_all_reported():
 def test_coverage_target_must_be_a_share():
     bad = TARGETS.astype(str).copy()
     bad.loc[0, "target_value"] = "60"
-    with pytest.raises(CatalogError, match="0-1"):
+    with pytest.raises(CatalogError, match="0%-100%"):
         validate_targets(bad, CLASSES)
 
 
@@ -171,3 +171,15 @@ def test_every_plan_has_an_area():
         assert len(hits), f"{r.plan}: {r.area_code} not in county_names.csv"
         names = set(hits["county_name"]) | set(hits["city_name"]) | set(hits["province_name"])
         assert r.area_name in names, f"{r.plan}: {r.area_name} vs {sorted(names)[:5]}"
+
+
+def test_targets_round_trip_through_the_editor_in_percent():
+    from coverage.catalog import targets_as_text, targets_for_editing, targets_from_editing
+    classes = load_classes()
+    table = load_targets()
+    shown = targets_for_editing(table, classes)
+    sy01 = shown[shown["target_id"] == "SY-01"].iloc[0]
+    assert (sy01["target_value"], sy01["measure"], sy01["facility_class"]) == (60, "覆盖率", "综合功能养老服务机构")
+    back = validate_targets(targets_from_editing(shown, classes), classes)
+    pd.testing.assert_frame_equal(back.reset_index(drop=True), table.reset_index(drop=True))
+    assert targets_as_text(back).equals(targets_as_text(table))

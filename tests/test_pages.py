@@ -189,3 +189,17 @@ def test_chosen_plan_is_remembered_for_the_next_session(empty_workspace):
     fresh = AppTest.from_file(APP, default_timeout=60)
     fresh.run()
     assert fresh.sidebar.selectbox[0].value == "通用(无本地规划时)"
+
+
+def test_table_headers_are_chinese(empty_workspace):
+    """st.dataframe draws on a canvas the browser test cannot read: check every table's headers here."""
+    import re
+
+    allowed = {"GCJ", "WGS", "Excel"}
+    for page in PAGES:
+        at = run_page(page)
+        for frame in at.dataframe:
+            value = frame.value
+            names = [str(c) for c in value.columns] + [str(n) for n in (value.index.names or []) if n]
+            english = [n for n in names if any(w not in allowed for w in re.findall(r"[A-Za-z]{3,}", n))]
+            assert not english, (page, english)
