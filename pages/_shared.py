@@ -156,6 +156,31 @@ def install_ui_translation() -> None:
 </script>""", unsafe_allow_javascript=True)
 
 
+def remembered(key: str, default, options: list | None = None) -> dict:
+    """Keyword arguments (key, on_change) for a widget whose value survives page changes.
+
+    Streamlit forgets a widget's state when a run does not draw it (another page was open). The
+    value is mirrored under "_keep_<key>" on every change and put back before the widget is drawn
+    again; values no longer among `options` (another plan, other data) fall back to `default`.
+    Create the widget without its own default/index/value: the session state provides it.
+    """
+    store = f"_keep_{key}"
+
+    def valid(value):
+        if options is None:
+            return value
+        if isinstance(value, list):
+            return [v for v in value if v in options]
+        return value if value in options else default
+
+    if key not in st.session_state:
+        st.session_state[key] = valid(st.session_state.get(store, default))
+    else:
+        st.session_state[key] = valid(st.session_state[key])
+    st.session_state[store] = st.session_state[key]
+    return {"key": key, "on_change": lambda: st.session_state.__setitem__(store, st.session_state[key])}
+
+
 def page_header(title: str) -> None:
     """Page title, preceded on demo data by the notice that shapes and facilities are illustrative."""
     _run_through_entrypoint()

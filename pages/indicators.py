@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
-from geodata.export import excel_bytes
+from reporting.excel import excel_bytes
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -15,7 +15,7 @@ _shared.page_header("指标")
 st.caption(f"规划: {_shared.esc(plan)}。覆盖率 = 已覆盖单元数 ÷ 单元总数; 差距 = 目标所需单元数(向上取整) − 已覆盖单元数。")
 
 indicators = list(dict.fromkeys(cov["indicator"]))
-choice = st.selectbox("指标", indicators)
+choice = st.selectbox("指标", indicators, **_shared.remembered("indicator_choice", indicators[0], indicators))
 sub = cov[cov["indicator"] == choice]
 no_data = bool(sub["no_data"].any())
 if no_data:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
-from geodata.export import excel_bytes
+from reporting.excel import excel_bytes
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -12,9 +12,10 @@ unc = res.uncovered
 _shared.page_header("未覆盖乡镇")
 indicators = list(dict.fromkeys(res.coverage["indicator"][res.coverage["measure"] == "coverage"]))
 c1, c2 = st.columns(2)
-picked = c1.multiselect("指标", indicators, default=indicators[:1], placeholder="全部指标")
+picked = c1.multiselect("指标", indicators, placeholder="全部指标",
+                        **_shared.remembered("uncovered_indicators", indicators[:1], indicators))
 districts = sorted(set(res.coverage["district_name"]) - {"全市"})
-where = c2.multiselect("区县", districts, placeholder="全部区县")
+where = c2.multiselect("区县", districts, placeholder="全部区县", **_shared.remembered("uncovered_districts", [], districts))
 rows = unc
 if picked:
     rows = rows[rows["indicator"].isin(picked)]

@@ -203,3 +203,19 @@ def test_table_headers_are_chinese(empty_workspace):
             names = [str(c) for c in value.columns] + [str(n) for n in (value.index.names or []) if n]
             english = [n for n in names if any(w not in allowed for w in re.findall(r"[A-Za-z]{3,}", n))]
             assert not english, (page, english)
+
+
+def test_filters_survive_a_page_change(empty_workspace):
+    at = run_page("pages/uncovered.py")
+    districts = at.multiselect[1].options
+    at.multiselect[1].set_value([districts[2]]).run()
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/uncovered.py").run()
+    assert not at.exception
+    assert at.multiselect[1].value == [districts[2]]
+    at.switch_page("pages/indicators.py").run()
+    options = at.selectbox[0].options
+    at.selectbox[0].select(options[3]).run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/indicators.py").run()
+    assert at.selectbox[0].value == options[3]
