@@ -3,7 +3,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
+from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE
 from reporting.excel import excel_bytes
 from pages import _shared
 
@@ -21,11 +21,13 @@ no_data = bool(sub["no_data"].any())
 if no_data:
     st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc(sub['class_name'].iloc[0])}」类设施, 下表数字按 0 个设施计算, "
                "不能说明没有建设; 请确认台账是否包含这类设施。")
+sub = pd.concat([sub[sub["district_code"] == AREA_CODE], sub[sub["district_code"] != AREA_CODE]])  # 全市 first
 shown = sub[["district_name", "units_covered", "units_total", "rate", "target_rate", "units_needed", "met", "binding", "level",
              "facilities_in_ledger"]]
 table = _shared.labelled(shown)
 table["覆盖率"] = shown["rate"].map(_shared.pct)
 table["目标"] = shown["target_rate"].map(_shared.pct)
+table["属性"] = shown["binding"].replace("", "规划未注明")
 if no_data:
     table["差距(还需)"] = NO_DATA_MESSAGE
     table["是否达标"] = "待确认"
@@ -33,19 +35,31 @@ st.dataframe(table, hide_index=True, width="stretch")
 
 districts = sub[sub["district_code"] != AREA_CODE].assign(
     状态=lambda d: "待确认" if no_data else d["met"].map({True: "达标", False: "未达标"}))
-if districts["rate"].notna().any():
+colors = alt.Scale(domain=["达标", "未达标", "待确认"], range=["#2e8b57", "#e4572e", "#b8b09a"])
+x_axis = alt.X("district_name:N", title="区县", sort=None, axis=alt.Axis(labelAngle=0, labelLimit=200))
+tooltip = [alt.Tooltip("district_name:N", title="区县"), alt.Tooltip("rate:Q", title="覆盖率", format=".1%"),
+           alt.Tooltip("units_covered:Q", title="已覆盖"), alt.Tooltip("units_total:Q", title="总数"),
+           alt.Tooltip("units_needed:Q", title="还需")]
+if sub["level"].iloc[0] in COUNTY_LEVELS:
+    # one unit per district: a bar of full height per district, coloured by whether it has the facility
+    strip = districts.assign(height=1.0, 有无=districts["units_covered"].map({1: "已建有", 0: "尚无"}))
+    bars = alt.Chart(strip).mark_bar().encode(
+        x=x_axis, y=alt.Y("height:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("状态:N", title="是否达标", scale=colors), tooltip=tooltip)
+    labels = alt.Chart(strip).mark_text(dy=-8, baseline="bottom").encode(x=x_axis, y="height:Q", text="有无:N")
+    st.altair_chart((bars + labels).properties(height=220), width="stretch")
+elif districts["rate"].notna().any():
     target = float(sub["target_rate"].iloc[0])
     bars = alt.Chart(districts).mark_bar().encode(
-        x=alt.X("district_name:N", title="区县", sort=None),
-        y=alt.Y("rate:Q", title="覆盖率", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("状态:N", title="是否达标", scale=alt.Scale(domain=["达标", "未达标", "待确认"], range=["#2e8b57", "#e4572e", "#b8b09a"])),
-        tooltip=[alt.Tooltip("district_name:N", title="区县"), alt.Tooltip("rate:Q", title="覆盖率", format=".1%"),
-                 alt.Tooltip("units_covered:Q", title="已覆盖"), alt.Tooltip("units_total:Q", title="总数")],
-    )
+        x=x_axis, y=alt.Y("rate:Q", title="覆盖率", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("状态:N", title="是否达标", scale=colors), tooltip=tooltip)
     rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(color="black", strokeDash=[6, 3]).encode(y="target:Q")
     st.altair_chart((bars + rule).properties(height=320), width="stretch")
 else:
-    st.bar_chart(districts.set_index("district_name")["units_covered"], y_label="设施数量")
+    chart = alt.Chart(districts).mark_bar(color="#4c78a8").encode(
+        x=x_axis, y=alt.Y("units_covered:Q", title="设施数量"),
+        tooltip=[alt.Tooltip("district_name:N", title="区县"), alt.Tooltip("units_covered:Q", title="设施数量")])
+    st.altair_chart(chart.properties(height=300), width="stretch")
 
 st.subheader("全部指标(区县 × 指标)")
 overview = cov.pivot_table(index="district_name", columns="indicator", values="rate", aggfunc="first", sort=False)

@@ -7,7 +7,8 @@ from coverage.assign import ASSIGNMENT_STATUSES, DUPLICATE_RULES
 from coverage.quality import status_summary
 from geodata import workspace
 from geodata.io import NOT_COUNTED, format_label
-from geodata.export import cleaned_facilities, excel_bytes, geopackage_bytes
+from geodata.export import cleaned_facilities, geopackage_bytes
+from reporting.excel import excel_bytes
 from geodata.webmap import problems_map
 from pages import _shared
 
@@ -126,6 +127,16 @@ if statuses["unknown"]:
             if chosen:
                 workspace.save_status_mapping(chosen)
                 st.rerun()
+
+with st.expander("设施类型如何归类(台账中的每种写法)"):
+    how = {"exact": "与类别表写法一致", "contains": "包含类别名(待确认)", "mapped": "按你的对应", "mapped_none": "按你的对应: 不计入",
+           "": "无法识别"}
+    kinds = assigned.assign(class_match=assigned.get("class_match", pd.Series("", index=assigned.index)).fillna(""))
+    by_label = (kinds.groupby(["class_raw", "class_match"], dropna=False)
+                .agg(n=("facility_id", "size"), cls=("facility_class", "first")).reset_index().sort_values("n", ascending=False))
+    st.dataframe(pd.DataFrame({"台账中的类型": by_label["class_raw"].replace("", "(空)"), "记录数": by_label["n"],
+                               "归入类别": by_label["cls"].map(classes.names).fillna("—"),
+                               "依据": by_label["class_match"].map(how).fillna("")}), hide_index=True, width="stretch")
 
 st.subheader("导出清洗后的设施")
 gcj = st.checkbox("同时输出 GCJ-02(高德)坐标列", value=False)
