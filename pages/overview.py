@@ -1,7 +1,9 @@
-"""总览: one card per indicator of the chosen plan."""
+"""总览: one card per indicator of the chosen plan: where it stands, which districts miss it and
+by how much, and a way to its details."""
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE
+from coverage.summary import area_sentence, district_gaps, district_sentence
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -11,6 +13,22 @@ by_district = res.coverage[res.coverage["district_code"] != AREA_CODE]
 years = sorted(set(area["target_year"]))
 no_data = area[area["no_data"].astype(bool)]
 checked = area[~area["no_data"].astype(bool)]
+
+
+def open_details(indicator: str) -> None:
+    """Card button: open 指标 with this indicator chosen (see _shared.remembered)."""
+    st.session_state["indicator_choice"] = indicator
+    st.session_state["_keep_indicator_choice"] = indicator
+
+
+def district_bar(n_met: int, n_all: int) -> None:
+    """Share of districts meeting the target: green when all do, orange otherwise (plain HTML, no user text)."""
+    share = n_met / n_all if n_all else 0.0
+    color = "#2e8b57" if n_met == n_all else "#e8912d"
+    st.html(f'<div style="font-size:0.85rem;color:#555;margin:2px 0">达标区县 {n_met}/{n_all}</div>'
+            f'<div style="background:#eee;border-radius:4px;height:8px"><div style="width:{share * 100:.0f}%;'
+            f'background:{color};height:8px;border-radius:4px"></div></div>')
+
 
 _shared.page_header("总览")
 st.caption(f"规划: {_shared.esc(plan)} · 目标年份: {'、'.join(map(str, years))} · 指标 {len(area)} 项, "
@@ -32,15 +50,19 @@ for i, row in enumerate(area.itertuples(index=False)):
         st.caption(f"{_shared.esc(row.class_name)} · {_shared.esc(row.level)} · {row.target_year}年{tag}")
         if row.measure == "count":
             st.metric("现有数量", f"{row.units_covered} 个")
-            gap = NO_DATA_MESSAGE if row.no_data else f"还需 {row.units_needed} 个"
+            gap = NO_DATA_MESSAGE if row.no_data else ("已达到目标" if row.met else f"还需 {row.units_needed} 个")
             st.markdown(f"目标 {row.target_value:.0f} 个 · {badge} · {gap}")
         else:
-            unit = "个区县" if row.level in COUNTY_LEVELS else "个乡镇(街道)"
             st.metric("覆盖率", _shared.pct(row.rate))
-            gap = NO_DATA_MESSAGE if row.no_data else f"还需 {row.units_needed} {unit}"
-            st.markdown(f"目标 {_shared.pct(row.target_rate)} · {badge}  \n"
-                        f"已覆盖 {row.units_covered}/{row.units_total} · {gap}")
-            if row.level not in COUNTY_LEVELS and not row.no_data:
+            st.markdown(f"目标 {_shared.pct(row.target_rate)} · {badge}  \n{_shared.esc(area_sentence(row._asdict()))}")
+            if not row.no_data:
                 sub = by_district[by_district["target_id"] == row.target_id]
                 n_met = int(sub["met"].fillna(False).astype(bool).sum())
-                st.progress(min(1.0, float(row.rate or 0)), text=f"达标区县 {n_met}/{len(sub)}")
+                district_bar(n_met, len(sub))
+                gaps = district_gaps(res.coverage, row.target_id)
+                if len(gaps):
+                    lines = [_shared.esc(district_sentence(r)) for _, r in gaps.head(4).iterrows()]
+                    more = f"  \n…另有 {len(gaps) - 4} 个区县" if len(gaps) > 4 else ""
+                    st.markdown("  \n".join(f"- {line}" for line in lines) + more)
+        if st.button("查看详情", key=f"details_{row.target_id}", on_click=open_details, args=(row.indicator,)):
+            st.switch_page("pages/indicators.py")

@@ -219,3 +219,39 @@ def test_filters_survive_a_page_change(empty_workspace):
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/indicators.py").run()
     assert at.selectbox[0].value == options[3]
+
+
+def test_first_screen_names_the_districts_that_miss_each_target(empty_workspace):
+    from coverage.evaluate import AREA_CODE
+    from coverage.summary import district_gaps, district_sentence
+
+    at = run_page("pages/overview.py")
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    _, res = _compute_demo()
+    gaps = district_gaps(res.coverage, "SY-01")
+    assert len(gaps) >= 3
+    for _, r in gaps.head(4).iterrows():
+        assert district_sentence(r) in text, district_sentence(r)
+    assert "郧阳区还需" in text
+    # the card leads to its details
+    next(b for b in at.button if b.key == "details_SY-05").click().run()
+    assert not at.exception
+    sy05 = res.coverage[(res.coverage["target_id"] == "SY-05") & (res.coverage["district_code"] == AREA_CODE)].iloc[0]
+    assert at.selectbox[0].value == sy05["indicator"]
+
+
+def _compute_demo():
+    import pandas as pd
+
+    from coverage.catalog import load_classes, load_targets
+    from coverage.evaluate import evaluate_layers
+    from geodata.clean import prepare_facilities
+    from geodata.demo import load_demo
+
+    classes = load_classes()
+    u, f = load_demo()
+    units, _ = read_units(u)
+    fac, _ = read_facilities(f, None, classes, system="auto")
+    fac, _ = prepare_facilities(fac, units, system="auto")
+    targets = load_targets()
+    return evaluate_layers(units, fac, targets[targets["plan"] == "十堰市民政事业发展十四五规划"], classes)

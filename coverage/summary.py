@@ -1,0 +1,71 @@
+"""Sentences written from the coverage table: which districts miss a target and by how much.
+
+One source for 总览 and the meeting pack, so the page and the report say the same thing:
+"郧阳区还需 6 个乡镇(街道)", "郧西县尚无救助站", "全市还需 16 个乡镇(街道)才能达到 60%".
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE
+
+#: What one unit of a level is called in a sentence.
+UNIT_WORDS = {"乡镇(街道)": "乡镇(街道)", "街道": "街道", "乡镇": "乡镇", "县(市、区)": "区县", "县": "县(市)"}
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%" if abs(x * 100 - round(x * 100)) < 1e-9 else f"{x * 100:.1f}%"
+
+
+def district_gaps(coverage: pd.DataFrame, target_id: str) -> pd.DataFrame:
+    """Districts that miss the target, largest gap first: district_code, district_name,
+    units_needed, units_covered, units_total (empty for count targets and met ones)."""
+    rows = coverage[(coverage["target_id"] == target_id) & (coverage["district_code"] != AREA_CODE)]
+    if rows.empty or rows["measure"].iloc[0] != "coverage":
+        return rows.iloc[0:0]
+    missing = rows[pd.to_numeric(rows["units_needed"], errors="coerce").fillna(0) > 0]
+    return missing.sort_values(["units_needed", "district_code"], ascending=[False, True])
+
+
+def district_sentence(row) -> str:
+    """'郧阳区还需 6 个乡镇(街道)' (township levels) or '郧西县尚无救助站' (county levels)."""
+    if row["level"] in COUNTY_LEVELS:
+        return f"{row['district_name']}尚无{row['class_name']}"
+    return f"{row['district_name']}还需 {int(row['units_needed'])} 个{UNIT_WORDS.get(row['level'], '单元')}"
+
+
+def area_sentence(area_row) -> str:
+    """One sentence on the whole area's standing for one target."""
+    if bool(area_row.get("no_data", False)):
+        return f"{NO_DATA_MESSAGE}(台账中没有「{area_row['class_name']}」)"
+    needed = int(area_row["units_needed"]) if pd.notna(area_row["units_needed"]) else 0
+    if area_row["measure"] == "count":
+        have = int(area_row["units_covered"])
+        goal = int(round(float(area_row["target_value"])))
+        return f"全市现有 {have} 个, 已达到目标 {goal} 个" if needed == 0 else f"全市现有 {have} 个, 还需 {needed} 个才能达到 {goal} 个"
+    word = UNIT_WORDS.get(area_row["level"], "单元")
+    done = f"已覆盖 {int(area_row['units_covered'])}/{int(area_row['units_total'])} 个{word}"
+    if needed == 0:
+        return f"全市{done}, 已达到 {_pct(float(area_row['target_rate']))}"
+    return f"全市{done}, 还需 {needed} 个{word}才能达到 {_pct(float(area_row['target_rate']))}"
+
+
+def target_summary(coverage: pd.DataFrame, target_id: str, *, max_districts: int | None = None) -> str:
+    """The whole area's sentence followed by the districts that miss the target:
+    '全市已覆盖 56/119 个乡镇(街道), 还需 16 个乡镇(街道)才能达到 60%。7 个区县未达标: 郧阳区还需 6 个乡镇(街道)、…。'"""
+    area = coverage[(coverage["target_id"] == target_id) & (coverage["district_code"] == AREA_CODE)]
+    if area.empty:
+        return ""
+    area_row = area.iloc[0]
+    text = area_sentence(area_row) + "。"
+    if bool(area_row.get("no_data", False)):
+        return text
+    gaps = district_gaps(coverage, target_id)
+    if len(gaps):
+        parts = [district_sentence(r) for _, r in gaps.iterrows()]
+        shown = parts if max_districts is None else parts[:max_districts]
+        more = f"等 {len(parts)} 个" if len(shown) < len(parts) else ""
+        text += f"{len(parts)} 个区县未达标: {'、'.join(shown)}{more}。"
+    elif area_row["measure"] == "coverage":
+        text += "各区县均已达标。"
+    return text
