@@ -109,7 +109,7 @@ def test_upload_save_and_back_to_demo(server, tmp_path, qingdao_path):
             inputs.nth(0).set_input_files(str(qingdao_path))
             page.get_by_text(re.compile("边界读取成功: 135 个乡镇")).wait_for(timeout=60000)
             inputs.nth(1).set_input_files(str(ledger))
-            page.get_by_text(re.compile("设施表读取成功: 2 条记录; 编码 GBK")).wait_for(timeout=60000)
+            page.get_by_text(re.compile("设施表读取成功: 2 条记录; 格式 文本文件, GBK")).wait_for(timeout=60000)
             page.get_by_role("button", name="保存为工作区并使用").click()
             page.get_by_text("已保存的工作区").first.wait_for(timeout=60000)
             page.goto(f"{server}/coverage_map")
