@@ -69,3 +69,27 @@ def target_summary(coverage: pd.DataFrame, target_id: str, *, max_districts: int
     elif area_row["measure"] == "coverage":
         text += "各区县均已达标。"
     return text
+
+
+def uncovered_with_gaps(coverage: pd.DataFrame, uncovered: pd.DataFrame) -> pd.DataFrame:
+    """The uncovered list with, per row, how many of its district's uncovered units must be covered
+    to reach the target (`district_needed`) and how many are uncovered there (`district_uncovered`)."""
+    needed = coverage[coverage["district_code"] != AREA_CODE][["target_id", "district_code", "units_needed"]]
+    uncovered = uncovered.drop(columns=["district_needed", "district_uncovered"], errors="ignore")
+    out = uncovered.merge(needed.rename(columns={"units_needed": "district_needed"}), on=["target_id", "district_code"], how="left")
+    out["district_uncovered"] = out.groupby(["target_id", "district_code"])["unit_code"].transform("size")
+    return out
+
+
+def uncovered_summary(coverage: pd.DataFrame, uncovered: pd.DataFrame) -> pd.DataFrame:
+    """Per target and district with uncovered units: indicator, district_name, uncovered, needed,
+    sentence ('郧阳区 13 个未覆盖, 补齐其中 6 个即可达标' / '… 已达标')."""
+    rows = uncovered_with_gaps(coverage, uncovered)
+    if rows.empty:
+        return pd.DataFrame(columns=["target_id", "indicator", "district_name", "uncovered", "needed", "sentence"])
+    out = (rows.groupby(["target_id", "indicator", "district_code", "district_name"], sort=False)
+           .agg(uncovered=("unit_code", "size"), needed=("district_needed", "first")).reset_index())
+    out["needed"] = pd.to_numeric(out["needed"], errors="coerce").fillna(0).astype(int)
+    out["sentence"] = [f"{d} {u} 个未覆盖, " + (f"补齐其中 {n} 个即可达标" if n else "已达标(其余为超出目标的覆盖空间)")
+                       for d, u, n in zip(out["district_name"], out["uncovered"], out["needed"])]
+    return out.drop(columns=["district_code"])

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
+from coverage.summary import uncovered_summary, uncovered_with_gaps
 from reporting.excel import excel_bytes
 from pages import _shared
 
@@ -16,7 +17,7 @@ picked = c1.multiselect("指标", indicators, placeholder="全部指标",
                         **_shared.remembered("uncovered_indicators", indicators[:1], indicators))
 districts = sorted(set(res.coverage["district_name"]) - {"全市"})
 where = c2.multiselect("区县", districts, placeholder="全部区县", **_shared.remembered("uncovered_districts", [], districts))
-rows = unc
+rows = uncovered_with_gaps(res.coverage, unc)
 if picked:
     rows = rows[rows["indicator"].isin(picked)]
 if where:
@@ -28,7 +29,15 @@ if no_data_ids & set(rows["target_id"]):
     names = area.loc[area["target_id"].isin(no_data_ids & set(rows["target_id"])), "class_name"]
     st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc('、'.join(dict.fromkeys(names)))}」类设施, "
                "这些单元列为未覆盖只因台账没有此类设施, 请先确认台账。")
+summary = uncovered_summary(res.coverage, rows)
+if len(summary):
+    st.markdown("**各区县需补齐多少**(未覆盖的单元中, 补齐几个即可达到目标)")
+    st.dataframe(summary.rename(columns={"indicator": "指标", "district_name": "区县", "uncovered": "未覆盖",
+                                         "needed": "需补齐", "sentence": "说明"}).drop(columns=["target_id"]),
+                 hide_index=True, width="stretch")
 shown = _shared.labelled(rows[["indicator", "district_name", "unit_name", "unit_code", "unit_kind"]])
+shown["所在区县需补齐"] = rows["district_needed"].to_numpy()
+shown["所在区县未覆盖"] = rows["district_uncovered"].to_numpy()
 shown["备注"] = rows["target_id"].isin(no_data_ids).map({True: NO_DATA_MESSAGE, False: ""}).to_numpy()
 st.dataframe(shown, hide_index=True, width="stretch", height=480)
 st.download_button("下载未覆盖清单 (Excel)", excel_bytes({"未覆盖乡镇": shown}), file_name="未覆盖乡镇清单.xlsx",

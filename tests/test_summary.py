@@ -35,3 +35,17 @@ def test_target_summary_reads_from_the_numbers():
     count = {"measure": "count", "units_covered": 425, "units_needed": 75, "target_value": 500.0, "no_data": False,
              "class_name": "福彩", "level": "全市"}
     assert area_sentence(count) == "全市现有 425 个, 还需 75 个才能达到 500 个"
+
+
+def test_uncovered_list_says_how_many_are_needed():
+    from coverage.summary import uncovered_summary, uncovered_with_gaps
+    cov = cov_rows()
+    unc = pd.DataFrame({"target_id": ["T"] * 16, "indicator": ["社工站覆盖率"] * 16,
+                        "district_code": ["420304"] * 13 + ["420303"] * 1 + ["420302"] * 2,
+                        "district_name": ["郧阳区"] * 13 + ["张湾区"] + ["茅箭区"] * 2,
+                        "unit_code": [str(i) for i in range(16)], "unit_name": ["x"] * 16, "unit_kind": ["镇"] * 16})
+    rows = uncovered_with_gaps(cov, unc)
+    assert rows.loc[0, "district_needed"] == 6 and rows.loc[0, "district_uncovered"] == 13
+    summary = uncovered_summary(cov, unc).set_index("district_name")
+    assert summary.loc["郧阳区", "sentence"] == "郧阳区 13 个未覆盖, 补齐其中 6 个即可达标"
+    assert summary.loc["张湾区", "needed"] == 0
