@@ -300,6 +300,30 @@ def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
     return _compute(key, plan_targets(plan), config())
 
 
+def area_name() -> str:
+    """The area the active data speaks for (十堰市), for titles and file names."""
+    from reporting.meeting_pack import area_name_for  # noqa: PLC0415
+
+    return area_name_for(current_plan(), dataset()[0]["code"])
+
+
+def excel_download(label: str, sheets: dict[str, pd.DataFrame], what: str, *, indicator: str | None = None,
+                   percent_columns: tuple[str, ...] = (), key: str | None = None, disabled: bool = False) -> None:
+    """A download button for an Excel file named and titled by area, content, indicator and date
+    ("十堰市_未覆盖乡镇清单_SY-01_20261125.xlsx", title row "十堰市 未覆盖乡镇清单 · 规划 · 2026年11月25日"),
+    rates stored as numbers in % format."""
+    from datetime import date  # noqa: PLC0415
+
+    from reporting.excel import download_name, excel_bytes  # noqa: PLC0415
+
+    today = date.today()
+    area = area_name()
+    title = f"{area} {what}" + (f" · {indicator}" if indicator else "") + f" · {current_plan()} · {today:%Y年%m月%d日}"
+    st.download_button(esc(label), excel_bytes(sheets, title=title, percent_columns=percent_columns),
+                       file_name=download_name(area, what, indicator, today), key=key, disabled=disabled,
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns renamed to their Chinese labels, for display and downloads."""
     out = frame.copy()

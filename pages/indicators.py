@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE
-from reporting.excel import excel_bytes
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -68,5 +67,4 @@ st.dataframe(overview.map(_shared.pct), width="stretch")
 
 full = _shared.labelled(cov.drop(columns=["facility_class", "measure", "no_data"]))
 full["备注"] = cov["no_data"].map({True: NO_DATA_MESSAGE, False: ""}).to_numpy()
-st.download_button("下载全部指标表 (Excel)", excel_bytes({"指标": full}), file_name="覆盖率指标.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+_shared.excel_download("下载全部指标表 (Excel)", {"指标": full}, "覆盖率指标表", percent_columns=("覆盖率", "目标"))

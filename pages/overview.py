@@ -2,7 +2,7 @@
 by how much, and a way to its details."""
 import streamlit as st
 
-from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE
+from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
 from coverage.summary import area_sentence, district_gaps, district_sentence
 from pages import _shared
 

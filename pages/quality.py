@@ -8,7 +8,6 @@ from coverage.quality import status_summary
 from geodata import workspace
 from geodata.io import NOT_COUNTED, format_label
 from geodata.export import cleaned_facilities, geopackage_bytes
-from reporting.excel import excel_bytes
 from geodata.webmap import problems_map
 from pages import _shared
 
@@ -79,7 +78,7 @@ if choice in categories:
     if choice.startswith("类型按包含"):
         shown["归入类别"] = rows["facility_class"].map(classes.names).to_numpy()
     st.dataframe(shown, hide_index=True)
-    st.download_button(f"下载「{choice}」记录 (Excel)", excel_bytes({"问题记录": shown}), file_name=f"{choice}.xlsx")
+    _shared.excel_download(f"下载「{choice}」记录 (Excel)", {"问题记录": shown}, f"数据问题_{choice}")
     st_folium(problems_map(units, rows), key="quality_points", returned_objects=[], height=420, use_container_width=True)
 elif choice == "不计入乡镇(街道)指标的单位":
     st.caption("这些单位是类似乡级单位(林场、农场、开发区等), 乡镇(街道)指标默认不计入分母; 在左侧栏勾选后计入。")
@@ -143,5 +142,6 @@ gcj = st.checkbox("同时输出 GCJ-02(高德)坐标列", value=False)
 clean = cleaned_facilities(assigned, dict(zip(units["code"], units["name"])), classes.names,
                            status_labels=ASSIGNMENT_STATUSES, with_gcj02=gcj)
 d1, d2 = st.columns(2)
-d1.download_button("下载 Excel", excel_bytes({"设施(已清洗)": clean}), file_name="设施_已清洗.xlsx")
+with d1:
+    _shared.excel_download("下载 Excel", {"设施(已清洗)": clean}, "设施台账_已清洗")
 d2.download_button("下载 GeoPackage (WGS84)", geopackage_bytes(clean, "经度(WGS84)", "纬度(WGS84)"), file_name="设施_已清洗.gpkg")

@@ -3,7 +3,6 @@ import streamlit as st
 
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
 from coverage.summary import uncovered_summary, uncovered_with_gaps
-from reporting.excel import excel_bytes
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -40,5 +39,10 @@ shown["所在区县需补齐"] = rows["district_needed"].to_numpy()
 shown["所在区县未覆盖"] = rows["district_uncovered"].to_numpy()
 shown["备注"] = rows["target_id"].isin(no_data_ids).map({True: NO_DATA_MESSAGE, False: ""}).to_numpy()
 st.dataframe(shown, hide_index=True, width="stretch", height=480)
-st.download_button("下载未覆盖清单 (Excel)", excel_bytes({"未覆盖乡镇": shown}), file_name="未覆盖乡镇清单.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", disabled=rows.empty)
+ids = list(dict.fromkeys(rows["target_id"]))
+sheets = {"未覆盖乡镇": shown}
+if len(summary):
+    sheets["各区县需补齐"] = summary.rename(columns={"indicator": "指标", "district_name": "区县", "uncovered": "未覆盖",
+                                                "needed": "需补齐", "sentence": "说明"}).drop(columns=["target_id"])
+_shared.excel_download("下载未覆盖清单 (Excel)", sheets, "未覆盖乡镇清单", indicator=ids[0] if len(ids) == 1 else None,
+                       disabled=rows.empty)
