@@ -9,7 +9,6 @@ from coverage.assign import COUNTED_STATUSES
 from coverage.errors import CoverageError, FieldMappingError
 from coverage.quality import quality_summary
 from geodata import workspace
-from geodata.export import excel_bytes
 from geodata.clean import prepare_facilities
 from geodata.crs import crs_choices
 from geodata.fields import FACILITY_FIELDS, FIELD_LABELS, UNIT_FIELDS, describe_fields, detect_fields
@@ -44,7 +43,7 @@ if problems:
         shown = _shared.labelled(odd[["facility_id", "name", "class_raw", "lon", "lat", "status"]])
         shown["归属情况"] = odd["status"].map({k: v["label"] for k, v in q["problems"].items()}).where(odd["status"].ne("assigned"), "交界线上")
         st.dataframe(shown, hide_index=True)
-        st.download_button("下载问题记录 (Excel)", excel_bytes({"问题记录": shown}), file_name="设施数据问题.xlsx")
+        _shared.excel_download("下载问题记录 (Excel)", {"问题记录": shown}, "设施数据问题记录")
 with st.expander("读取详情(字段、编码、坐标系)"):
     for title, rows in (("乡镇边界", report_rows(unit_report)),
                         ("设施表", report_rows(fac_report, fac_report.get("prepare", {})))):
