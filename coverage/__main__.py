@@ -4,8 +4,8 @@
 assignments.csv, coverage.csv, uncovered.csv (UTF-8 with BOM, so Excel opens them) and
 quality.json into DIR.
 
-`python -m coverage report --units U --facilities F [--plan NAME] --format docx,pptx,pdf,xlsx,png --out DIR`
-writes the meeting pack (see geodata.meeting_pack) and coverage.csv beside it.
+`python -m coverage report --units U --facilities F [--plan NAME] [--org 编制单位] --format docx,pptx,pdf,xlsx,png --out DIR`
+writes the meeting pack (see reporting.meeting_pack) and coverage.csv beside it.
 
 Exit status 2 with a Chinese message on input a planner can fix.
 """
@@ -121,9 +121,9 @@ def report(units_path: Path, facilities_path: Path, out: Path, *, formats: list[
            targets_path: Path = TARGETS_CSV, config: CoverageConfig = CoverageConfig(), facility_crs: str = "auto",
            units_crs: str | None = None, unit_fields: dict[str, str] | None = None,
            facility_fields: dict[str, str] | None = None, target_ids: list[str] | None = None,
-           districts: list[str] | None = None, baseline_year: int = 2020) -> list[Path]:
-    """Build the meeting pack into `out`; returns the files written."""
-    from geodata.meeting_pack import build_pack, pack_data  # noqa: PLC0415
+           districts: list[str] | None = None, baseline_year: int = 2020, org: str = "") -> list[Path]:
+    """Build the meeting pack into `out`; returns the files written. `org` is the 编制单位 on the cover."""
+    from reporting.meeting_pack import build_pack, pack_data  # noqa: PLC0415
     from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
 
     classes = load_classes()
@@ -132,7 +132,7 @@ def report(units_path: Path, facilities_path: Path, out: Path, *, formats: list[
         unit_fields=unit_fields, facility_fields=facility_fields)
     targets, _ = plan_for_data(load_targets(targets_path, classes), plan, units["code"])
     data = pack_data(units, facilities, targets, classes, config, plan=targets["plan"].iloc[0], baseline_year=baseline_year,
-                     source=f"{units_path.name}; {facilities_path.name}")
+                     source=f"{units_path.name}; {facilities_path.name}", org=org)
     data.quality = quality_summary(data.assigned, unit_report, fac_report, prep_report,
                                    topology_summary(topology_problems(units)), config=config,
                                    excluded_units=data.result.excluded_units)
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--indicators", help="只输出这些指标编号, 逗号分隔(如 SY-01,SY-05)")
     r.add_argument("--districts", help="只输出这些区县代码, 逗号分隔")
     r.add_argument("--baseline-year", type=int, default=2020, help="评估基期年份(默认 2020)")
+    r.add_argument("--org", default="", help="编制单位, 印在报告封面和幻灯片首页(如 十堰市民政局)")
     args = parser.parse_args(argv)
     config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
                             functional_zones_as_districts=not args.exclude_functional_zones,
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                              unit_fields=unit_fields, facility_fields=facility_fields,
                              target_ids=args.indicators.split(",") if args.indicators else None,
                              districts=args.districts.split(",") if args.districts else None,
-                             baseline_year=args.baseline_year, **common)
+                             baseline_year=args.baseline_year, org=args.org, **common)
             print(f"已生成 {len(written)} 个文件, 写入 {args.out}")
             return 0
         quality = compute(args.units, args.facilities, args.out, unit_fields=unit_fields, facility_fields=facility_fields,

@@ -1,6 +1,8 @@
-"""The tables of a planning meeting: the plans' 主要指标 table and the 中期/总结评估 table.
+"""The tables and sentences of a planning meeting: the plans' 主要指标 table, the 中期/总结评估
+table, the per-district tables and the summary in sentences (`indicator_sentences`,
+`district_sentences`).
 
-Both are read from a `CoverageResult` (whole-area rows, `district_code` "ALL"), so every number in a
+All are read from a `CoverageResult` (whole-area rows, `district_code` "ALL"), so every number in a
 report is the number in `coverage.csv`. Text cells are formatted here, once, for every output
 format (Word, slides, PDF, Excel).
 """
@@ -11,10 +13,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from coverage.evaluate import AREA_CODE, CoverageResult, operating_statuses
+from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, CoverageResult, operating_statuses
 
 #: What a unit level counts, for "还需 N 个..." texts.
-LEVEL_NOUNS = {"乡镇(街道)": "乡镇(街道)", "街道": "街道", "乡镇": "乡镇", "县(市、区)": "县(市、区)", "全市": "个"}
+LEVEL_NOUNS = {"乡镇(街道)": "乡镇(街道)", "街道": "街道", "乡镇": "乡镇", "县(市、区)": "县(市、区)", "县": "县(县级市)",
+               "全市": "个"}
+#: The 属性 cell when the plan does not say whether a target is 约束性 or 预期性.
+BINDING_UNSTATED = "规划未注明"
+#: What 属性 means, for a note under the tables.
+BINDING_NOTE = ("属性: 约束性指标是规划要求必须完成的指标, 预期性指标是引导性目标; "
+                f"规划原文未写明属性的, 记为「{BINDING_UNSTATED}」。")
 
 INDICATOR_COLUMNS = ["指标", "单位", "目标值", "现状值", "差距", "是否达标", "属性"]
 EVALUATION_COLUMNS = ["指标", "单位", "基期值", "基期来源", "现状值", "目标值", "完成率", "目标进度", "状态", "属性"]
@@ -49,6 +57,13 @@ def gap_text(row) -> str:
     return f"还需{int(row['units_needed'])}个" + ("" if noun == "个" else noun)
 
 
+def binding_text(value) -> str:
+    """约束性 / 预期性 as the plan says, else `BINDING_UNSTATED`."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip() or str(value).strip() == "—":
+        return BINDING_UNSTATED
+    return str(value).strip()
+
+
 def area_rows(result: CoverageResult, target_ids: list[str] | None = None) -> pd.DataFrame:
     """Whole-area rows of the result, in catalogue order, optionally limited to some targets."""
     rows = result.coverage[result.coverage["district_code"] == AREA_CODE]
@@ -68,20 +83,25 @@ def indicator_table(result: CoverageResult, target_ids: list[str] | None = None)
         "现状值": [current_text(r) for _, r in rows.iterrows()],
         "差距": [gap_text(r) for _, r in rows.iterrows()],
         "是否达标": np.where(rows["met"].astype(bool), "是", "否"),
-        "属性": rows["binding"].replace("", "—").fillna("—"),
+        "属性": rows["binding"].map(binding_text),
     })
     numbers = rows[["target_id", "measure", "level", "rate", "units_covered", "units_total", "units_needed", "met",
                     "target_year"]]
     return pd.concat([out, numbers], axis=1)
 
 
-def district_table(result: CoverageResult, target_id: str) -> pd.DataFrame:
-    """One indicator per district: 区县, 已覆盖, 单元总数, 覆盖率, 目标, 差距, 是否达标 (text) for the
-    coverage targets; 区县, 现有数量 for count targets (the plan gives only a city-wide count)."""
+def district_table(result: CoverageResult, target_id: str, districts: list[str] | None = None) -> pd.DataFrame:
+    """One indicator per district, then the whole-area row (区县 "全市"): 区县, 已覆盖, 单元总数,
+    覆盖率, 目标, 差距, 是否达标 (text) for the coverage targets; 区县, 现有数量 for count targets
+    (the plan gives only a city-wide count). `districts` (codes) limits the district rows; the
+    全市 row is always the whole area."""
     rows = result.coverage[(result.coverage["target_id"] == target_id)]
     per = rows[rows["district_code"] != AREA_CODE]
+    if districts:
+        per = per[per["district_code"].isin(districts)]
     if per.empty:
         return pd.DataFrame()
+    per = pd.concat([per, rows[rows["district_code"] == AREA_CODE]])
     if per["measure"].iloc[0] == "count":
         return pd.DataFrame({"区县": per["district_name"], "现有数量": per["units_covered"].astype(int)}).reset_index(drop=True)
     return pd.DataFrame({
@@ -170,8 +190,188 @@ def evaluation_table(targets: pd.DataFrame, current: CoverageResult, baseline: C
             "指标": t.indicator, "单位": "个" if count else "%", "基期值": fmt(value_base), "基期来源": source,
             "现状值": fmt(value_now), "目标值": f"{goal:g}" if count else f"{goal * 100:g}%",
             "完成率": percent_text(completion), "目标进度": percent_text(progress), "状态": status,
-            "属性": t.binding or "—", "target_id": t.target_id, "baseline_value": value_base,
+            "属性": binding_text(t.binding), "target_id": t.target_id, "baseline_value": value_base,
             "current_value": value_now, "target_value": goal, "completion": completion, "progress": progress,
         })
     return pd.DataFrame(rows, columns=EVALUATION_COLUMNS + ["target_id", "baseline_value", "current_value", "target_value",
                                                             "completion", "progress"])
+
+
+# ------------------------------------------------------------------ the summary in sentences
+
+def _target_pct(rate: float) -> str:
+    return f"{rate * 100:g}%"
+
+
+def _noun(level: str) -> str:
+    noun = LEVEL_NOUNS.get(level, "个")
+    return "" if noun == "个" else noun
+
+
+def _flag(value) -> bool:
+    return False if value is None or (not isinstance(value, (bool, np.bool_)) and pd.isna(value)) else bool(value)
+
+
+def _required(rate: float, total: int) -> int:
+    return math.ceil(round(rate * total, 9))
+
+
+def _gap_parts(result: CoverageResult, target_id: str) -> dict | None:
+    """The numbers behind `district_gap_note` (None when the districts' gaps add up to the area's)."""
+    rows = result.coverage[result.coverage["target_id"] == target_id]
+    area = rows[rows["district_code"] == AREA_CODE]
+    per = rows[rows["district_code"] != AREA_CODE]
+    if area.empty or per.empty or area["measure"].iloc[0] != "coverage" or _flag(area["no_data"].iloc[0]):
+        return None
+    a = area.iloc[0]
+    total_needed = int(per["units_needed"].astype(int).sum())
+    if total_needed == int(a["units_needed"]):
+        return None
+    rate = float(a["target_rate"])
+    required = [_required(rate, int(n)) for n in per["units_total"]]
+    return {"indicator": a["indicator"], "sum": total_needed, "area": int(a["units_needed"]),
+            "total": int(a["units_total"]), "area_required": _required(rate, int(a["units_total"])),
+            "sum_required": sum(required), "noun": _noun(a["level"]) or "单元",
+            "above": [(r.district_name, int(r.units_covered) - req) for r, req in zip(per.itertuples(), required)
+                      if int(r.units_covered) > req]}
+
+
+def district_gap_note(result: CoverageResult, target_id: str) -> str:
+    """Why the districts' gaps of a coverage target do not add up to the whole area's gap ("" when
+    they do): the target applies to the whole area's total, each district's requirement is rounded
+    up on its own, and districts above their target do not lower another district's gap."""
+    g = _gap_parts(result, target_id)
+    if g is None:
+        return ""
+    text = (f"各区县还需数合计 {g['sum']} 个, 与全市还需 {g['area']} 个不同: 全市目标按全市 {g['total']} 个{g['noun']}合计计算"
+            f"(需覆盖 {g['area_required']} 个)")
+    if g["sum_required"] > g["area_required"]:
+        text += f", 而各区县按本区县{g['noun']}数分别向上取整, 合计需覆盖 {g['sum_required']} 个"
+    if g["above"]:
+        names = "、".join(f"{n}(多 {k} 个)" for n, k in g["above"])
+        text += f"; {names}已超过本区县目标, 多出的部分计入全市, 但不减少其他区县的差距"
+    return text + "。"
+
+
+def gap_notes_sentence(result: CoverageResult, target_ids: list[str] | None = None) -> str:
+    """One sentence for the summary naming the targets whose districts' gaps add up to more (or
+    less) than the whole area's gap, with both numbers and the reasons ("" when none)."""
+    parts = [g for t in area_rows(result, target_ids)["target_id"] if (g := _gap_parts(result, t)) is not None]
+    if not parts:
+        return ""
+    listed = "; ".join(f"{g['indicator']} 各区县合计还需 {g['sum']} 个、全市还需 {g['area']} 个" for g in parts)
+    reasons = ["全市目标按全市合计计算"]
+    if any(g["sum_required"] > g["area_required"] for g in parts):
+        reasons.append("各区县按本区县单元数分别向上取整")
+    if any(g["above"] for g in parts):
+        reasons.append("已超过目标的区县多出的部分不抵减其他区县的差距")
+    return f"注: 各区县还需数之和与全市还需数不同的指标 —— {listed}。原因: {', '.join(reasons)}。"
+
+
+def overall_sentence(result: CoverageResult, target_ids: list[str] | None = None) -> str:
+    """How many targets are met, not met, and cannot be judged (no ledger data)."""
+    rows = area_rows(result, target_ids)
+    nd = rows["no_data"].map(_flag)
+    met = rows["met"].map(_flag) & ~nd
+    text = f"共 {len(rows)} 项指标: 已达标 {int(met.sum())} 项, 未达标 {int((~met & ~nd).sum())} 项"
+    if nd.any():
+        text += f", 台账中无此类设施、待确认 {int(nd.sum())} 项"
+    return text + "。"
+
+
+def indicator_sentence(result: CoverageResult, target_id: str, districts: list[str] | None = None, *,
+                       gap_note: bool = True) -> str:
+    """One target in a sentence, from its coverage rows: the whole area (covered of total, rate,
+    target, what is still needed or that it is met), then for township levels each district still
+    short with its number ("郧阳区还需 6 个") and those at the target, and `district_gap_note` when
+    the districts' gaps do not add up to the whole area's; for county levels the districts without
+    the facility. A target whose class the ledger holds none of is said to be so, never a gap.
+    `districts` (codes) limits the district clauses."""
+    cov = result.coverage
+    rows = cov[cov["target_id"] == target_id]
+    a = rows[rows["district_code"] == AREA_CODE].iloc[0]
+    name, year = a["indicator"], int(a["target_year"])
+    if _flag(a["no_data"]):
+        return f"{name}: 台账中无此类设施(0 条记录), 无法判断是确实没有还是未报送, 不作达标判断。"
+    if a["measure"] == "count":
+        now, goal = int(a["units_covered"]), float(a["target_value"])
+        state = "已达到目标" if _flag(a["met"]) else f"还需 {int(a['units_needed'])} 个"
+        return f"{name}: 现有 {now} 个, 目标 {goal:g} 个({year}年), {state}。"
+    target = _target_pct(float(a["target_rate"]))
+    per = rows[rows["district_code"] != AREA_CODE]
+    if districts:
+        per = per[per["district_code"].isin(districts)]
+    noun = _noun(a["level"])
+    total, covered, needed = int(a["units_total"]), int(a["units_covered"]), int(a["units_needed"])
+    state = f"已达到目标 {target}({year}年)" if _flag(a["met"]) else f"目标 {target}({year}年), 还需 {needed} 个"
+    short = per[~per["met"].map(_flag)].sort_values("units_needed", ascending=False, kind="stable")
+    done = per.loc[per["met"].map(_flag), "district_name"].tolist()
+    if a["level"] in COUNTY_LEVELS:
+        text = f"{name}: {total} 个{noun}中 {covered} 个已建有({percent_text(a['rate'])}), {state}"
+        return text + (f"; 尚未建有的: {'、'.join(short['district_name'])}。" if len(short) else "。")
+    text = f"{name}: {a['district_name']} {total} 个{noun}中已覆盖 {covered} 个({percent_text(a['rate'])}), {state}。"
+    if len(short):
+        text += ("分区县: " + "、".join(f"{r.district_name}还需 {int(r.units_needed)} 个" for r in short.itertuples())
+                 + f"才能达到 {target}" + (f"; {'、'.join(done)}已达到" if done else "") + "。")
+    elif done:
+        text += f"{'、'.join(done)}均已达到 {target}。"
+    return text + (district_gap_note(result, target_id) if gap_note else "")
+
+
+def indicator_sentences(result: CoverageResult, target_ids: list[str] | None = None,
+                        districts: list[str] | None = None) -> list[str]:
+    """The summary per indicator: `indicator_sentence` for each target not met, then one sentence
+    listing the targets met and one listing those whose class the ledger holds none of (never
+    called a gap), then `gap_notes_sentence` once (not per target). `districts` (codes) limits the
+    district clauses."""
+    out, met, no_data = [], [], []
+    for _, a in area_rows(result, target_ids).iterrows():
+        name = a["indicator"]
+        if _flag(a["no_data"]):
+            no_data.append(name)
+        elif _flag(a["met"]):
+            met.append(f"{name}(现有 {int(a['units_covered'])} 个, 目标 {float(a['target_value']):g} 个)"
+                       if a["measure"] == "count" else f"{name}({percent_text(a['rate'])}, 目标 {_target_pct(float(a['target_rate']))})")
+        else:
+            out.append(indicator_sentence(result, a["target_id"], districts, gap_note=False))
+    if met:
+        out.append(f"已达标 {len(met)} 项: {'、'.join(met)}。")
+    if no_data:
+        out.append(f"台账中无此类设施 {len(no_data)} 项(无法判断是确实没有还是未报送, 不作达标判断, 请确认台账): "
+                   f"{'、'.join(no_data)}。")
+    note = gap_notes_sentence(result, target_ids)
+    return out + ([note] if note else [])
+
+
+def district_sentences(result: CoverageResult, target_ids: list[str] | None = None,
+                       districts: list[str] | None = None) -> list[str]:
+    """One sentence per district: the coverage targets it has not met, with what is missing
+    (还差: 综合功能养老服务机构 6 个乡镇(街道); 尚无: 救助站), and how many it has met. Targets
+    without ledger data are left out (nothing to judge); count targets too (set city-wide)."""
+    cov = result.coverage
+    judged = area_rows(result, target_ids)
+    judged = judged[~judged["no_data"].map(_flag) & judged["measure"].eq("coverage")]
+    per = cov[(cov["district_code"] != AREA_CODE) & cov["target_id"].isin(judged["target_id"])]
+    if districts:
+        per = per[per["district_code"].isin(districts)]
+    out = []
+    for (_, name), g in per.groupby(["district_code", "district_name"], sort=True):
+        short = g[~g["met"].map(_flag)]
+        if short.empty:
+            out.append(f"{name}: 参与判断的 {len(g)} 项覆盖类指标均已达标。")
+            continue
+        needs: list[str] = []
+        missing: dict[str, int] = {}
+        for r in short.itertuples():
+            if r.level in COUNTY_LEVELS:
+                missing[r.class_name] = missing.get(r.class_name, 0) + 1
+            else:
+                needs.append(f"{r.class_name} {int(r.units_needed)} 个{_noun(r.level)}")
+        parts = []
+        if needs:
+            parts.append("还差: " + "、".join(needs))
+        if missing:
+            parts.append("尚无: " + "、".join(c if k == 1 else f"{c}(涉及 {k} 项指标)" for c, k in missing.items()))
+        met = len(g) - len(short)
+        out.append(f"{name}: {len(short)} 项未达标, {'; '.join(parts)}" + (f"; 其余 {met} 项已达标。" if met else "。"))
+    return out

@@ -1,19 +1,31 @@
-"""报告导出: the meeting pack (Word, slides, PDF, Excel ledger, thematic maps) for the chosen plan."""
+"""报告导出: the meeting pack (Word, slides, PDF, Excel ledger, thematic maps) for the chosen plan.
+
+The generated files are kept with the key of everything they were made from (data, plan, settings,
+target table, choices on this page, date); when any of it changes the page says the files are out
+of date and offers them no more until they are generated again.
+"""
+from datetime import date
+
+import pandas as pd
 import streamlit as st
 
 from coverage.errors import CoverageError
 from coverage.quality import quality_summary
-from geodata.meeting_pack import FORMATS, build_pack, indicator_maps, pack_data, pack_stem
-from geodata.thematic import figure_bytes
 from geodata.topology import topology_summary
 from pages import _shared
+from reporting.excel import safe_filename
+from reporting.meeting_pack import FORMATS, ZIP_NAME, build_pack, indicator_maps, pack_data, pack_file_name
+from reporting.thematic import figure_bytes
+
+STALE = "以下文件是按之前的设置生成的, 已过期, 请重新生成。"
 
 _shared.page_header("报告导出")
 plan = _shared.current_plan()
 targets = _shared.plan_targets()
 units, facilities, unit_report, fac_report = _shared.dataset()
 assigned, result = _shared.result()
-st.caption(f"规划: {_shared.esc(plan)}(在左侧栏切换) · 计入状态: {'、'.join(_shared.config().counted_statuses)}")
+cfg = _shared.config()
+st.caption(f"规划: {_shared.esc(plan)}(在左侧栏切换) · 计入状态: {_shared.esc('、'.join(cfg.counted_statuses))}")
 
 labels = dict(zip(targets["target_id"], targets["indicator"]))
 districts = units.drop_duplicates("district_code").sort_values("district_code")
@@ -27,16 +39,27 @@ formats = c3.multiselect("格式", list(FORMATS), default=["docx", "pptx", "pdf"
 book = c4.selectbox("分区图册的指标", chosen or list(labels), format_func=lambda t: f"{t} {labels[t]}")
 baseline_year = c5.number_input("评估基期", min_value=2000, max_value=2100, value=2020, step=1,
                                 help="规划未载明基期值时, 按设施「建成年份」推算该年年底的现状")
+org = st.text_input("编制单位(印在封面和首张幻灯片)", max_chars=60, placeholder="如: 十堰市民政局",
+                    **_shared.remembered("pack_org", ""))
 
 
 def _pack_inputs():
     quality = quality_summary(assigned, unit_report, fac_report, fac_report.get("prepare", {}),
-                              topology_summary(_shared.topology()), config=_shared.config(),
-                              excluded_units=result.excluded_units)
+                              topology_summary(_shared.topology()), config=cfg, excluded_units=result.excluded_units)
     source = f"{unit_report.get('filename', '')}; {fac_report.get('filename', '')}"
-    return pack_data(units, facilities, targets, _shared.class_catalog(), _shared.config(), plan=plan, quality=quality,
+    return pack_data(units, facilities, targets, _shared.class_catalog(), cfg, plan=plan, quality=quality,
                      source=("演示数据 " if _shared.is_demo() else "") + source, demo=_shared.is_demo(),
-                     baseline_year=int(baseline_year), assigned=assigned, result=result)
+                     baseline_year=int(baseline_year), assigned=assigned, result=result, org=org)
+
+
+def _targets_digest(frame: pd.DataFrame) -> str:
+    """A digest of the plan's target rows (edited targets change it)."""
+    return str(int(pd.util.hash_pandas_object(frame.astype(str), index=False).sum()))
+
+
+# Everything the files depend on: when any of it differs from the key stored with the files, they are stale.
+run_key = (_shared._dataset_key(), plan, cfg, _targets_digest(targets), tuple(chosen), tuple(chosen_districts),
+           tuple(formats), book, int(baseline_year), org.strip(), date.today().isoformat())
 
 
 @st.cache_data(show_spinner="正在绘制预览…", max_entries=8)
@@ -48,7 +71,7 @@ def preview_png(key: tuple, target_id: str, district_codes: tuple) -> bytes:
 
 if chosen:
     st.subheader("预览: " + _shared.esc(labels[chosen[0]]))
-    key = (_shared._dataset_key(), plan, _shared.config())
+    key = (_shared._dataset_key(), plan, cfg, _targets_digest(targets))
     st.image(preview_png(key, chosen[0], tuple(chosen_districts)), width="stretch")
 
 if st.button("生成会议材料", type="primary", disabled=not (chosen and formats)):
@@ -60,15 +83,20 @@ if st.button("生成会议材料", type="primary", disabled=not (chosen and form
     except CoverageError as err:
         st.error(f"生成失败: {_shared.esc(err)}")
     else:
-        st.session_state["pack_files"] = files
+        st.session_state["pack"] = {"key": run_key, "files": files, "zip_name": pack_file_name(data, "会议材料", "zip")}
         bar.progress(1.0, text=f"已生成 {len(files) - 1} 个文件")
 
-files = st.session_state.get("pack_files")
-if files:
+pack = st.session_state.get("pack")
+if pack and pack["key"] != run_key:
+    st.warning(STALE, icon="⚠️")
+    st.caption("改动了规划、数据、设置、指标表或本页的选择后, 之前生成的文件不再提供下载。")
+elif pack:
+    files = pack["files"]
     st.subheader("下载")
-    st.download_button("全部下载 (zip)", files["会议材料.zip"], file_name=f"{pack_stem(plan)}_会议材料.zip", type="primary")
+    st.download_button("全部下载 (zip)", files[ZIP_NAME], file_name=safe_filename(pack["zip_name"], "会议材料.zip"),
+                       type="primary", key="dl_zip")
     for name, content in files.items():
-        if name == "会议材料.zip":
+        if name == ZIP_NAME:
             continue
-        st.download_button(f"{_shared.esc(name)} ({len(content) / 1024:,.0f} KB)", content, file_name=name.replace("/", "_"),
-                           key=f"dl_{name}")
+        st.download_button(f"{_shared.esc(name)} ({len(content) / 1024:,.0f} KB)", content,
+                           file_name=safe_filename(name.replace("/", "_"), "会议材料"), key=f"dl_{name}")

@@ -3,6 +3,17 @@
 Every number comes from one `CoverageResult` through `coverage.evaluation`, so the report, the
 slides, the PDF and the ledger agree with `coverage.csv`.
 
+The report tells the story in this order: a cover (area, plan, 编制单位, date), a one-page 摘要
+written from the numbers (per indicator and per district), then numbered sections (一、二、…,
+consecutive whatever is left out): 统计口径说明 (only the counting rules that apply), 数据来源与数据
+质量, 主要指标完成情况, 规划实施评估 (when there is a baseline), 分指标情况 (a per-district table
+with its 全市 row, the map, the uncovered units). Word and PDF are drawn from the same list of
+blocks (`report_blocks`), so they cannot disagree.
+
+Names: with the 通用 plan (no local plan) the title and file names are by area ("十堰市民政设施覆盖
+评估报告(通用指标)", "十堰市_通用指标_..."), never by the generic plan's name; every file name ends
+with the date.
+
 Targets whose class the ledger holds none of (`no_data`) are never shown as a gap or a failure:
 tables, slides, maps and the ledger say `NO_DATA_MESSAGE`, their figures are marked `NO_DATA_MARK`.
 File and zip-entry names built from plan names or target ids go through `safe_filename`; user text
@@ -17,21 +28,28 @@ The PDF and the maps embed Noto Sans CJK SC (PyPI mplfonts), so they look the sa
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from coverage.admin import OTHER_TOWNSHIP_KIND, district_kind
+from coverage.catalog import DATA_DIR
+from coverage.config import FUNCTIONAL_ZONE_MARKERS
 from coverage.evaluate import (
     AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE, CoverageResult, counting_facilities, county_pool, units_at_level,
 )
 from coverage.evaluation import (
-    EVALUATION_COLUMNS, INDICATOR_COLUMNS, district_table, indicator_table, percent_text,
+    BINDING_NOTE, INDICATOR_COLUMNS, binding_text, district_sentences, district_table,
+    indicator_sentence, indicator_sentences, indicator_table, overall_sentence, percent_text,
 )
-from geodata.export import _safe, fit_columns, plain_text, safe_filename
+from coverage.plans import GENERIC_PLAN, area_code_of, load_plan_areas
+from reporting.excel import INTEGER_FORMAT, PERCENT_FORMAT, download_name, plain_text, safe_filename, sheet_name, write_frame
 
 FORMATS = {"docx": "Word 报告", "pptx": "PPT 幻灯片", "pdf": "PDF 报告", "xlsx": "Excel 台账", "png": "专题图 PNG(300dpi) + 分区图册 PDF",
            "svg": "专题图 SVG(矢量)"}
@@ -42,6 +60,8 @@ NO_DATA_MARK = "※"
 #: The 是否达标 cell of such a target (neither 是 nor 否).
 NO_DATA_VERDICT = "待确认"
 ZIP_NAME = "会议材料.zip"
+#: Chinese section numbers (一、二、…).
+SECTION_NUMBERS = "一二三四五六七八九十"
 
 
 @dataclass
@@ -60,25 +80,74 @@ class PackData:
     source: str = ""
     demo: bool = False
     made_on: date = field(default_factory=date.today)
+    area: str = ""  # the area's name (十堰市); empty: from the plan catalogue or the township codes
+    org: str = ""  # 编制单位 on the cover; empty: no line
 
     @property
     def date_text(self) -> str:
         return f"{self.made_on.year}年{self.made_on.month}月{self.made_on.day}日"
 
     @property
+    def generic(self) -> bool:
+        """Whether the plan is the 通用 profile (no local plan): names are then by area."""
+        return is_generic_plan(self.plan)
+
+    @property
     def area_name(self) -> str:
-        return self.plan.split("民政")[0].split("2022")[0] if "民政" in self.plan else "本地区"
+        return self.area or area_name_for(self.plan, self.units["code"] if self.units is not None else [])
+
+    @property
+    def title(self) -> str:
+        """"十堰市民政设施覆盖评估报告", with "(通用指标)" for the 通用 profile."""
+        return f"{self.area_name}民政设施覆盖评估报告" + ("(通用指标)" if self.generic else "")
+
+    @property
+    def basis(self) -> str:
+        """What the targets come from, for the cover and the slides."""
+        if self.generic:
+            return "未找到本地规划, 按通用参考指标评估"
+        return f"对照《{self.plan}》"
 
 
-def sheet_name(text: str, used: set[str]) -> str:
-    """An Excel sheet name: no []:*?/\\, at most 31 characters, unique."""
-    base = "".join(ch for ch in plain_text(text) if ch not in "[]:*?/\\").strip("'")[:31] or "Sheet"
-    name, k = base, 2
-    while name in used:
-        name = f"{base[:28]}~{k}"
-        k += 1
-    used.add(name)
-    return name
+def is_generic_plan(plan: str) -> bool:
+    return plan == GENERIC_PLAN or str(plan).startswith("通用")
+
+
+@lru_cache(maxsize=1)
+def _division_names() -> dict[str, str]:
+    """6-digit county code, 4-digit city prefix and 2-digit province prefix -> name."""
+    try:
+        table = pd.read_csv(DATA_DIR / "county_names.csv", dtype=str, keep_default_na=False)
+    except OSError:
+        return {}
+    names = dict(zip(table["county_code"], table["county_name"]))
+    names |= {c[:4]: n for c, n in zip(table["county_code"], table["city_name"]) if n}
+    names |= {c[:2]: n for c, n in zip(table["county_code"], table["province_name"]) if n}
+    return names
+
+
+def area_name_for(plan: str, unit_codes) -> str:
+    """The area a pack speaks for: the plan's area in `data/plans.csv` (十堰市), else the county,
+    city or province holding nearly all township codes (`coverage.plans.area_code_of`), else 本地区."""
+    areas = load_plan_areas()
+    stated = dict(zip(areas["plan"], areas["area_name"])).get(plan, "")
+    if stated and not is_generic_plan(plan):
+        return stated
+    code = area_code_of(pd.Series(list(unit_codes), dtype=str))
+    return _division_names().get(code, "") or "本地区"
+
+
+def pack_stem(data: PackData) -> str:
+    """The first part of every file name of a pack: the plan's name (it starts with the area), or
+    for the 通用 profile the area + "通用指标" (never the generic plan's name)."""
+    if data.generic:
+        return safe_filename(f"{data.area_name}_通用指标", "会议材料", max_chars=40)
+    return safe_filename(data.plan, "会议材料", max_chars=40)
+
+
+def pack_file_name(data: PackData, what: str, ext: str) -> str:
+    """A pack file's name: stem_what_YYYYMMDD.ext (see `pack_stem`; made safe by `download_name`)."""
+    return download_name(pack_stem(data), what, day=data.made_on, ext=ext)
 
 
 # ------------------------------------------------------------------ shared pieces
@@ -165,17 +234,6 @@ def _no_data_note(data: PackData, target_ids: list[str] | None) -> str:
             f"{'、'.join(names)}。无法判断是确实没有还是未报送, 表中现状值只反映台账, 不据此判断差距或是否达标。")
 
 
-def _summary_sentence(data: PackData, target_ids: list[str] | None) -> str:
-    """How many chosen targets are met, not met, and cannot be judged (no ledger data)."""
-    rows = indicator_table(data.result, target_ids)
-    nd = rows["target_id"].isin(no_data_targets(data))
-    met = rows["met"].map(_flag) & ~nd
-    text = f"共 {len(rows)} 项指标: 已达标 {int(met.sum())} 项, 未达标 {int((~met & ~nd).sum())} 项"
-    if nd.any():
-        text += f", 台账中无此类设施、待确认 {int(nd.sum())} 项"
-    return text + "。"
-
-
 def _facility_points(data: PackData, class_id: str, counting: pd.DataFrame) -> pd.DataFrame:
     ids = set(counting.loc[counting["facility_class"] == class_id, "facility_id"])
     pts = data.assigned[data.assigned["facility_id"].isin(ids) & data.assigned["status"].isin(["assigned", "by_address"])]
@@ -259,7 +317,7 @@ def map_source(data: PackData) -> str:
 def indicator_maps(data: PackData, target_ids: list[str] | None = None, *, districts: list[str] | None = None,
                    dpi: int = 300, progress: Callable[[str], None] | None = None) -> dict[str, object]:
     """target_id -> matplotlib Figure of that indicator (whole area, or the chosen districts)."""
-    from geodata.thematic import coverage_map_figure, map_layers  # noqa: PLC0415
+    from reporting.thematic import coverage_map_figure, map_layers  # noqa: PLC0415
 
     counting = _counting(data)
     area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
@@ -286,7 +344,7 @@ def district_map_book(data: PackData, target_id: str, districts: list[str] | Non
     """A PDF with one page per district: its townships for one indicator, named, with facilities."""
     from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
 
-    from geodata.thematic import coverage_map_figure  # noqa: PLC0415
+    from reporting.thematic import coverage_map_figure  # noqa: PLC0415
 
     t = next(_target_rows(data, [target_id]).itertuples(index=False))
     covered = _covered_codes(data, t)
@@ -313,7 +371,7 @@ def district_map_book(data: PackData, target_id: str, districts: list[str] | Non
                                       source=source, date_text=data.date_text, no_data=no_data)
             pdf.savefig(fig)
         info = pdf.infodict()
-        info["Title"] = plain_text(f"{data.plan} 分区图册")
+        info["Title"] = plain_text(f"{data.area_name} 分区图册 · {t.indicator}")
     return buf.getvalue()
 
 
@@ -321,20 +379,61 @@ def district_map_book(data: PackData, target_id: str, districts: list[str] | Non
 
 # ------------------------------------------------------------------ Excel ledger
 
+def _summary_sheet(data: PackData, target_ids: list[str] | None) -> tuple[pd.DataFrame, dict]:
+    """指标汇总 with numbers as numbers: shares (format %) for coverage targets, counts (format 0) for
+    count targets, per row; 说明 says when the ledger holds none of the class (no gap, 待确认)."""
+    rows = indicator_table(data.result, target_ids)
+    count = rows["measure"].eq("count").to_numpy()
+    nd = rows["target_id"].isin(no_data_targets(data)).to_numpy()
+    cov = data.result.coverage
+    area = cov[cov["district_code"] == AREA_CODE].set_index("target_id")
+    target_value = np.where(count, area.loc[rows["target_id"], "target_value"].to_numpy(float),
+                            area.loc[rows["target_id"], "target_rate"].to_numpy(float))
+    current = np.where(count, rows["units_covered"].to_numpy(float), rows["rate"].to_numpy(float))
+    frame = pd.DataFrame({
+        "指标编号": rows["target_id"], "指标": rows["指标"], "统计单元": rows["level"],
+        "目标值": target_value, "现状值": current,
+        "已覆盖(分子)": [None if c else int(v) for c, v in zip(count, rows["units_covered"])],
+        "单元总数(分母)": [None if c else int(v) for c, v in zip(count, rows["units_total"])],
+        "还需": [None if n else int(v) for n, v in zip(nd, rows["units_needed"])],
+        "是否达标": np.where(nd, NO_DATA_VERDICT, rows["是否达标"]),
+        "属性": rows["属性"], "目标年份": rows["target_year"].astype(int),
+        "说明": np.where(nd, NO_DATA_MESSAGE, ""),
+    })
+    per_row = [INTEGER_FORMAT if c else PERCENT_FORMAT for c in count]
+    return frame, {"目标值": per_row, "现状值": per_row}
+
+
+def _evaluation_sheet(data: PackData, target_ids: list[str] | None) -> tuple[pd.DataFrame, dict] | None:
+    """评估 with numbers as numbers (基期值, 现状值, 目标值 as shares or counts; 完成率, 目标进度 as %)."""
+    ev = _evaluation(data, target_ids)
+    if ev is None:
+        return None
+    count = ev["单位"].eq("个").to_numpy()
+    frame = pd.DataFrame({
+        "指标": ev["指标"], "基期值": ev["baseline_value"], "基期来源": ev["基期来源"], "现状值": ev["current_value"],
+        "目标值": ev["target_value"], "完成率": ev["completion"], "目标进度": ev["progress"], "状态": ev["状态"],
+        "属性": ev["属性"]}).reset_index(drop=True)
+    per_row = [INTEGER_FORMAT if c else PERCENT_FORMAT for c in count]
+    return frame, {"基期值": per_row, "现状值": per_row, "目标值": per_row, "完成率": PERCENT_FORMAT,
+                   "目标进度": PERCENT_FORMAT}
+
+
 def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: list[str] | None = None) -> bytes:
     """Sheets: 指标汇总, (评估), one per indicator with every unit covered or not and its facilities,
-    and 设施 with each facility's assigned township. Widths fitted, header frozen, no formulas."""
+    and 设施 with each facility's assigned township. Each sheet has a title row (area, what, plan,
+    date) above a frozen Chinese header; numbers are numbers (shares with a % format); no formulas."""
     from openpyxl import Workbook  # noqa: PLC0415
-    from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
 
     counting = _counting(data)
     units = data.units if not districts else data.units[data.units["district_code"].isin(districts)]
     names = dict(zip(data.assigned["facility_id"], data.assigned["name"]))
     no_data = no_data_targets(data)
-    sheets: list[tuple[str, pd.DataFrame]] = [("指标汇总", _indicator_table(data, target_ids)[INDICATOR_COLUMNS])]
-    ev = _evaluation(data, target_ids)
+    summary, summary_formats = _summary_sheet(data, target_ids)
+    sheets: list[tuple[str, str, pd.DataFrame, dict]] = [("指标汇总", "指标汇总", summary, summary_formats)]
+    ev = _evaluation_sheet(data, target_ids)
     if ev is not None:
-        sheets.append(("评估", ev[EVALUATION_COLUMNS]))
+        sheets.append(("评估", "规划实施评估", *ev))
     for t in _target_rows(data, target_ids).itertuples(index=False):
         rows = counting[counting["facility_class"] == t.facility_class]
         if t.unit_level in COUNTY_LEVELS:
@@ -354,48 +453,35 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
         elif t.measure == "coverage":
             frame["是否覆盖"] = np.where(frame["设施数"] > 0, "已覆盖", "未覆盖")
         frame["设施名称"] = lists.map(lambda ids: "、".join(str(names.get(i, i)) for i in ids))
-        sheets.append((f"{t.target_id} {t.indicator}", frame.reset_index(drop=True)))
+        sheets.append((f"{t.target_id} {t.indicator}", t.indicator, frame.reset_index(drop=True), {}))
     fac = data.assigned
     if districts:
         fac = fac[fac["district_code"].isin(districts) | fac["district_code"].isna()]
     unit_names = dict(zip(data.units["code"], data.units["name"]))
     from coverage.assign import ASSIGNMENT_STATUSES  # noqa: PLC0415
 
-    sheets.append(("设施", pd.DataFrame({
+    sheets.append(("设施", "设施台账(归属结果)", pd.DataFrame({
         "编号": fac["facility_id"], "名称": fac["name"], "设施类别": fac["facility_class"].map(data.classes.names).fillna("未识别"),
-        "经度(WGS84)": fac["lon"].round(6), "纬度(WGS84)": fac["lat"].round(6), "乡镇代码": fac["unit_code"],
+        "经度(WGS84)": pd.to_numeric(fac["lon"], errors="coerce").round(6),
+        "纬度(WGS84)": pd.to_numeric(fac["lat"], errors="coerce").round(6), "乡镇代码": fac["unit_code"],
         "所属乡镇(街道)": fac["unit_code"].map(unit_names), "区县代码": fac["district_code"],
         "状态": fac.get("operating_status", ""), "归属情况": fac["status"].map(ASSIGNMENT_STATUSES),
-    })))
+    }), {"经度(WGS84)": "0.000000", "纬度(WGS84)": "0.000000"}))
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    for title, frame in sheets:
-        ws = wb.create_sheet(sheet_name(title, used))
-        ws.append([plain_text(c) for c in frame.columns])
-        for values in frame.itertuples(index=False):
-            ws.append([_cell(v) for v in values])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.fill = head_fill
-            cell.alignment = Alignment(horizontal="center", vertical="center")
-        fit_columns(ws, frame, sample_rows=300)
+    for name, what, frame, formats in sheets:
+        ws = wb.create_sheet(sheet_name(name, used))
+        write_frame(ws, frame, title=sheet_title(data, what), number_formats=formats)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def _cell(value):
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (bool, np.bool_)):
-        return "是" if value else "否"
-    return _safe(plain_text(value)) if isinstance(value, str) else str(value)
+def sheet_title(data: PackData, what: str) -> str:
+    """The title row of a ledger sheet: area, what, plan (or 通用指标), date."""
+    basis = "通用指标" if data.generic else data.plan
+    return plain_text(f"{data.area_name} {what} · {basis} · {data.date_text}" + (" · 演示数据(示意)" if data.demo else ""))
 
 
 # ------------------------------------------------------------------ content shared by Word and PDF
@@ -403,10 +489,6 @@ def _cell(value):
 def _quality_lines(data: PackData) -> list[str]:
     q = data.quality or {}
     lines = source_lines(data)
-    excluded = data.result.excluded_units
-    if excluded is not None and len(excluded):
-        names = "、".join(excluded["unit_name"].astype(str).head(20)) + (" 等" if len(excluded) > 20 else "")
-        lines.append(f"未计入乡镇(街道)指标的类似乡级单位 {len(excluded)} 个: {names}(林场、农场、开发区等; 可在设置中计入)。")
     counts = q.get("status_counts", {})
     if counts:
         lines.append(f"归属情况: 已归属 {counts.get('assigned', 0)} 条, 按地址归属 {counts.get('by_address', 0)} 条, "
@@ -416,12 +498,71 @@ def _quality_lines(data: PackData) -> list[str]:
     if topo:
         lines.append(f"边界拓扑: 重叠 {topo.get('overlaps', 0)} 处({topo.get('overlap_area_m2', 0):,.0f} 平方米), "
                      f"缝隙 {topo.get('gaps', 0)} 处({topo.get('gap_area_m2', 0):,.0f} 平方米)。")
-    statuses = "、".join(data.config.counted_statuses)
-    lines.append(f"统计口径: 计入状态为「{statuses}」的设施; 位于乡镇交界线上的设施按最小乡镇代码归属一次; "
-                 "覆盖 = 该单元内至少有 1 处该类设施。")
     if data.demo:
         lines.append("注意: 本报告使用内置演示数据, 乡镇边界形状与设施均为示意生成, 不代表实际情况。")
     return lines
+
+
+def _problem_count(data: PackData, key: str) -> int | None:
+    problems = (data.quality or {}).get("problems") or {}
+    return problems.get(key, {}).get("count") if key in problems else None
+
+
+def counting_rules(data: PackData, target_ids: list[str] | None = None) -> list[str]:
+    """The counting rules behind the numbers, only those that apply to the chosen targets, the data
+    and the settings (the report's 统计口径说明)."""
+    rows = _target_rows(data, target_ids)
+    coverage_levels = set(rows.loc[rows["measure"] == "coverage", "unit_level"])
+    township_levels = coverage_levels - set(COUNTY_LEVELS)
+    county_levels = coverage_levels & set(COUNTY_LEVELS)
+    cfg = data.config
+    out = []
+    if coverage_levels:
+        out.append("覆盖: 一个统计单元(乡镇、街道或县(市、区))内至少有 1 处该类设施即为已覆盖; 覆盖率 = 已覆盖单元数 ÷ 单元总数; "
+                   "还需 = 目标 × 单元总数(向上取整) − 已覆盖单元数。全市目标按全市合计计算, 各区县的差距按本区县单元数分别计算。")
+    statuses = "、".join(cfg.counted_statuses)
+    out.append(f"计入的设施: 只计状态为「{statuses}」的设施(台账未填状态的按运营计); 停用(停业、撤销、已拆除等)和无法识别的"
+               "状态不计入, 列在数据质量清单中。")
+    dup = _problem_count(data, "duplicate")
+    out.append("重复记录只计一次: 编号相同, 或名称、类别、坐标完全相同, 或同一乡镇(街道)内同一类别、名称相近且相距 50 米以内的记录"
+               + (f"(本次 {dup} 条)" if dup else "") + "。")
+    edge = _problem_count(data, "on_shared_edge")
+    out.append("恰好位于两个乡镇(街道)交界线上的设施只计一次, 归入区划代码最小的乡镇(街道)"
+               + (f"(本次 {edge} 处)" if edge else "") + "。")
+    by_address = _problem_count(data, "by_address")
+    if by_address:
+        out.append(f"没有坐标、但地址写明乡镇(街道)的设施按地址归属(本次 {by_address} 条); 坐标和地址都无法定位的不计入。")
+    kinds = set(data.units["kind"]) if "kind" in data.units.columns else set()
+    if "乡镇(街道)" in township_levels and OTHER_TOWNSHIP_KIND in kinds:
+        n = int((data.units["kind"] == OTHER_TOWNSHIP_KIND).sum())
+        if cfg.count_other_units:
+            out.append(f"按设置, 乡镇(街道)指标计入类似乡级单位(林场、农场、开发区等, 本次 {n} 个)。")
+        else:
+            out.append(f"乡镇(街道)指标只计街道、镇、乡; 类似乡级单位(林场、农场、开发区等, 区划代码第 7-9 位为 400-599, "
+                       f"本次 {n} 个)不计入分母, 可在设置中计入。")
+    if "街道" in township_levels:
+        out.append("「街道」类指标只计街道。")
+    if "乡镇" in township_levels:
+        out.append("「乡镇」类指标只计镇和乡, 不含街道。")
+    districts = data.units.drop_duplicates("district_code")[["district_code", "district_name"]]
+    if "县" in county_levels:
+        urban = [n for n, c in zip(districts["district_name"], districts["district_code"]) if district_kind(n, c) == "市辖区"]
+        out.append("「县级」(县)指标只计县和县级市, 不含市辖区" + (f"({'、'.join(urban)})" if urban else "") + "。")
+    zones = [n for n in districts["district_name"] if any(m in str(n) for m in FUNCTIONAL_ZONE_MARKERS)]
+    if county_levels and zones:
+        how = "计入" if cfg.functional_zones_as_districts else "不计入"
+        out.append(f"功能区({'、'.join(zones)})按设置{how}县(市、区)指标的分母; 其乡镇(街道)始终计入乡镇(街道)指标。")
+    for class_id in dict.fromkeys(rows["facility_class"]):
+        functions = data.classes.qualifying_functions(class_id)
+        if functions:
+            out.append(f"「{data.classes.names.get(class_id, class_id)}」按功能认定: 同时具备{'、'.join(functions)}功能的养老服务设施"
+                       "才计入(按台账的功能列判断)。")
+    if "count" in set(rows["measure"]):
+        out.append("数量类指标以全市合计与规划目标比较; 分区县的数量仅供参考(规划只给出全市目标)。")
+    if set(rows["target_id"]) & no_data_targets(data):
+        out.append(f"台账中一条记录都没有的设施类别, 无法区分确实没有还是未报送, 相应指标不作达标判断, 标「{NO_DATA_VERDICT}」"
+                   f"并以 {NO_DATA_MARK} 标注数字。")
+    return out
 
 
 def _uncovered_text(data: PackData, target_id: str, districts: list[str] | None) -> list[tuple[str, str]]:
@@ -436,11 +577,12 @@ def _uncovered_text(data: PackData, target_id: str, districts: list[str] | None)
 
 
 def _district_rows(data: PackData, target_id: str, districts: list[str] | None) -> pd.DataFrame:
-    table = district_table(data.result, target_id)
+    """The per-district table of one target with its 全市 row last (the whole area, also when only
+    some districts are chosen); a no-data target's figures marked, no gap, no verdict."""
+    table = district_table(data.result, target_id, districts)
     if districts and len(table):
-        keep = data.result.coverage.loc[(data.result.coverage["target_id"] == target_id)
-                                        & data.result.coverage["district_code"].isin(districts), "district_name"]
-        table = table[table["区县"].isin(set(keep))]
+        table = table.copy()
+        table.iloc[-1, 0] = f"{table.iloc[-1, 0]}(全部区县)"
     if len(table) and target_id in no_data_targets(data):
         table = table.copy()
         if "覆盖率" in table.columns:
@@ -458,6 +600,132 @@ def _no_data_text(data: PackData, target) -> str:
     name = data.classes.names.get(target.facility_class, target.facility_class)
     return (f"{NO_DATA_MESSAGE}: 台账中没有「{name}」类设施(0 条记录), 无法判断是确实没有还是未报送, "
             "本指标不列未覆盖单元、不作达标判断。")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of the report, drawn the same way in Word and PDF.
+
+    kind: cover (lines: [(text, size_pt, bold)]), h1, h2, p, bullet, note, caption, table (frame,
+    weights = relative column widths; a last row named 全市… is shaded), image (target_id), break
+    (new page). `small`: a smaller type (the 摘要 fits one page)."""
+
+    kind: str
+    text: str = ""
+    frame: pd.DataFrame | None = None
+    weights: tuple[float, ...] = ()
+    lines: tuple[tuple[str, float, bool], ...] = ()
+    small: bool = False
+
+
+def _em_width(text: str) -> float:
+    """Width of `text` in em: wide (CJK) characters 1, others 0.5."""
+    import unicodedata  # noqa: PLC0415
+
+    return sum(1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.5 for ch in text)
+
+
+def summary_font_size(blocks: list[Block], width_mm: float, height_mm: float, *, sizes=(10.5, 10, 9.5, 9, 8.5, 8, 7.5),
+                      line_factor: float = 1.5, heading_mm: float = 12.0) -> float:
+    """The largest size of `sizes` (pt) at which the 摘要's small blocks fit `height_mm` (estimated
+    from character widths: lines x size x `line_factor`, plus `heading_mm` per heading)."""
+    small = [b.text for b in blocks if b.small]
+    headings = sum(1 for b in blocks if b.kind in ("h1", "h2", "p") and not b.small)
+    for size in sizes:
+        per_line = width_mm / (size * 0.3528)
+        lines = sum(max(1, math.ceil((_em_width(t) + 1.5) / per_line)) for t in small)
+        if lines * size * 0.3528 * line_factor + headings * heading_mm <= height_mm:
+            return size
+    return sizes[-1]
+
+
+def _summary_blocks(blocks: list[Block]) -> list[Block]:
+    """The blocks of the 摘要 page (between the first and the second page break)."""
+    breaks = [k for k, b in enumerate(blocks) if b.kind == "break"]
+    return blocks[breaks[0] + 1:breaks[1]] if len(breaks) >= 2 else []
+
+
+def _section_number(k: int) -> str:
+    if k <= 10:
+        return SECTION_NUMBERS[k - 1]
+    tens, ones = divmod(k, 10)
+    return (SECTION_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (SECTION_NUMBERS[ones - 1] if ones else "")
+
+
+def cover_lines(data: PackData) -> list[tuple[str, float, bool]]:
+    """The cover: (text, size in pt, bold) lines — title, basis (plan), area, 编制单位, date."""
+    lines = [(data.title, 26, True), (data.basis, 14, False), ("", 12, False), (f"地区: {data.area_name}", 14, False)]
+    if data.org:
+        lines.append((f"编制单位: {data.org}", 14, False))
+    lines.append((f"编制日期: {data.date_text}", 14, False))
+    if data.demo:
+        lines.append(("演示数据(示意): 乡镇边界形状与设施均为示意生成, 不代表实际情况", 11, False))
+    return lines
+
+
+def report_blocks(data: PackData, maps: dict[str, bytes], target_ids: list[str] | None = None,
+                  districts: list[str] | None = None) -> list[Block]:
+    """The report as a list of blocks: cover, 摘要 (one page of sentences), then the sections
+    numbered 一、二、… in the order they appear (a section left out leaves no gap)."""
+    blocks = [Block("cover", lines=tuple(cover_lines(data))), Block("break")]
+    blocks += [Block("h1", "摘要"), Block("p", overall_sentence(data.result, target_ids))]
+    blocks += [Block("h2", "分指标")] + [Block("bullet", s, small=True)
+                                      for s in indicator_sentences(data.result, target_ids, districts)]
+    per_district = district_sentences(data.result, target_ids, districts)
+    if per_district:
+        blocks += [Block("h2", "分区县")] + [Block("bullet", s, small=True) for s in per_district]
+    blocks.append(Block("break"))
+    number = [0]
+
+    def section(title: str) -> Block:
+        number[0] += 1
+        return Block("h1", f"{_section_number(number[0])}、{title}")
+
+    blocks += [section("统计口径说明")] + [Block("bullet", s) for s in counting_rules(data, target_ids)]
+    blocks += [section("数据来源与数据质量")] + [Block("bullet", s) for s in _quality_lines(data)]
+    excluded = data.result.excluded_units
+    if excluded is not None and len(excluded):
+        names = "、".join(excluded["unit_name"].astype(str).head(20)) + (" 等" if len(excluded) > 20 else "")
+        blocks.append(Block("bullet", f"未计入乡镇(街道)指标的类似乡级单位 {len(excluded)} 个: {names}。"))
+    blocks += [section("主要指标完成情况"), Block("p", overall_sentence(data.result, target_ids)),
+               Block("caption", f"表1  {data.area_name}民政设施主要指标"),
+               Block("table", frame=_indicator_table(data, target_ids)[INDICATOR_COLUMNS], weights=(5.6, 0.9, 1.4, 1.5, 3.2, 1.6, 2.0)),
+               Block("note", BINDING_NOTE)]
+    note = _no_data_note(data, target_ids)
+    if note:
+        blocks.append(Block("note", note))
+    ev = _evaluation(data, target_ids)
+    tables = 1
+    if ev is not None:
+        tables += 1
+        blocks += [section("规划实施评估"),
+                   Block("p", "完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照"
+                              "判断是否符合序时进度。基期值按规划所载, 规划未载明的按设施建成年份推算(未填建成年份的设施不计入基期)。"),
+                   Block("caption", f"表{tables}  规划实施评估"),
+                   Block("table", frame=ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]],
+                         weights=(5.2, 1.6, 1.6, 1.6, 1.6, 1.6, 2.4))]
+    blocks.append(section("分指标情况"))
+    no_data = no_data_targets(data)
+    for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
+        blocks.append(Block("h2", f"{i}. {t.indicator}"))
+        if t.target_id in no_data:
+            blocks.append(Block("p", _no_data_text(data, t)))
+        else:
+            blocks.append(Block("p", indicator_sentence(data.result, t.target_id, districts)))
+        table = _district_rows(data, t.target_id, districts)
+        if len(table):
+            tables += 1
+            weights = (1.6, 1, 1.1, 1, 1, 2.3, 1) if len(table.columns) == 7 else ()
+            blocks += [Block("caption", f"表{tables}  {t.indicator}(分区县)"), Block("table", frame=table, weights=weights)]
+        if t.target_id in maps:
+            blocks += [Block("image", t.target_id), Block("caption", f"图{i}  {t.indicator}")]
+        uncovered = _uncovered_text(data, t.target_id, districts)
+        if uncovered:
+            blocks.append(Block("p", "未覆盖单元:"))
+            blocks += [Block("bullet", f"{district}: {names}") for district, names in uncovered]
+        elif t.measure == "coverage" and t.target_id not in no_data:
+            blocks.append(Block("p", "全部单元均已覆盖。"))
+    return blocks
 
 
 # ------------------------------------------------------------------ Word
@@ -480,15 +748,21 @@ def _set_east_asian(style_or_run_element, east_asian: str, latin: str = LATIN_FO
 
 def report_docx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
                 districts: list[str] | None = None) -> bytes:
+    """The report (`report_blocks`) as A4 Word: the cover and the 摘要 each in their own section
+    (new page), page numbers in the footer of the body."""
     from docx import Document  # noqa: PLC0415
+    from docx.enum.section import WD_SECTION  # noqa: PLC0415
     from docx.enum.table import WD_TABLE_ALIGNMENT  # noqa: PLC0415
     from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415
     from docx.shared import Cm, Pt  # noqa: PLC0415
 
     doc = Document()
+    doc.core_properties.title = plain_text(data.title)
+    doc.core_properties.author = plain_text(data.org)
     section = doc.sections[0]
     section.page_height, section.page_width = Cm(29.7), Cm(21.0)
     section.left_margin = section.right_margin = Cm(2.2)
+    usable_cm = 21.0 - 2 * 2.2
     for name in ("Normal", "Title", "Heading 1", "Heading 2", "Heading 3", "Caption", "Table Grid", "List Bullet"):
         style = doc.styles[name]
         heading = name.startswith(("Heading", "Title"))
@@ -498,19 +772,7 @@ def report_docx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
     def paragraph(text: str, style: str | None = None):  # user text goes in as plain text
         return doc.add_paragraph(plain_text(text), style=style)
 
-    def heading(text: str, level: int):
-        return doc.add_heading(plain_text(text), level=level)
-
-    title = paragraph(f"{data.plan}\n设施覆盖评估报告", style="Title")
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    meta = paragraph(f"编制日期: {data.date_text}")
-    meta.alignment = WD_ALIGN_PARAGRAPH.CENTER
-
-    heading("一、数据来源与数据质量", level=1)
-    for line in _quality_lines(data):
-        paragraph(line, style="List Bullet")
-
-    def add_table(frame: pd.DataFrame, widths_cm: list[float] | None = None):
+    def add_table(frame: pd.DataFrame, weights: tuple[float, ...]):
         table = doc.add_table(rows=1, cols=len(frame.columns), style="Table Grid")
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         for cell, col in zip(table.rows[0].cells, frame.columns):
@@ -521,52 +783,112 @@ def report_docx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
             cells = table.add_row().cells
             for cell, v in zip(cells, values):
                 cell.text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else plain_text(v)
+        widths = [usable_cm * w / sum(weights) for w in weights] if weights else None
+        if widths:  # grid columns and cells both (Word reads the cells, LibreOffice the grid)
+            table.autofit = False
+            for k, column in enumerate(table.columns):
+                column.width = Cm(widths[k])
+        if len(frame) and _is_area_row(frame.iloc[-1, 0]):
+            for cell in table.rows[-1].cells:
+                _shade(cell, "F2F2F2")
         for row in table.rows:
             for k, cell in enumerate(row.cells):
                 for p in cell.paragraphs:
                     for run in p.runs:
                         run.font.size = Pt(9)
-                if widths_cm:
-                    cell.width = Cm(widths_cm[k])
+                if widths:
+                    cell.width = Cm(widths[k])
         return table
 
-    heading("二、主要指标完成情况", level=1)
-    paragraph(_summary_sentence(data, target_ids))
-    paragraph(f"表1  {data.area_name}民政设施主要指标(全市)", style="Caption")
-    add_table(_indicator_table(data, target_ids)[INDICATOR_COLUMNS], [6.0, 1.1, 1.5, 1.6, 3.4, 1.4, 1.6])
-    note = _no_data_note(data, target_ids)
-    if note:
-        paragraph(note)
-    ev = _evaluation(data, target_ids)
-    if ev is not None:
-        heading("三、规划实施评估", level=1)
-        paragraph("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照"
-                          "判断是否符合序时进度。基期值按规划所载, 规划未载明的按设施建成年份推算(未填建成年份的设施不计入基期)。")
-        paragraph("表2  规划实施评估", style="Caption")
-        add_table(ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]], [5.2, 1.6, 1.6, 1.6, 1.6, 1.6, 2.4])
-    heading("四、分指标情况", level=1)
-    no_data = no_data_targets(data)
-    for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
-        heading(f"{i}. {t.indicator}", level=2)
-        if t.target_id in no_data:
-            paragraph(_no_data_text(data, t))
-        table = _district_rows(data, t.target_id, districts)
-        if len(table):
-            add_table(table)
-        if t.target_id in maps_png:
-            doc.add_picture(io.BytesIO(maps_png[t.target_id]), width=Cm(16.5))
+    sections_started = 0
+    blocks = report_blocks(data, maps_png, target_ids, districts)
+    small_pt = summary_font_size(_summary_blocks(blocks), usable_cm * 10 - 8, 29.7 * 10 - 2 * 25.4 - 10,
+                                 sizes=(10.5, 10, 9.5, 9, 8.5, 8), line_factor=1.6, heading_mm=14)
+    for block in blocks:
+        if block.kind == "cover":
+            for _ in range(6):
+                doc.add_paragraph()
+            for k, (text, size, bold) in enumerate(block.lines):
+                p = paragraph(text, style="Title" if k == 0 else None)
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                for run in p.runs:
+                    run.font.size = Pt(size)
+                    run.font.bold = bold
+                if k == 1:
+                    for _ in range(8):
+                        doc.add_paragraph()
+        elif block.kind == "break":
+            doc.add_section(WD_SECTION.NEW_PAGE)
+            sections_started += 1
+            if sections_started == 1:  # body sections get page numbers; the cover has none
+                _page_number_footer(doc.sections[-1])
+        elif block.kind == "h1":
+            doc.add_heading(plain_text(block.text), level=1)
+        elif block.kind == "h2":
+            doc.add_heading(plain_text(block.text), level=2)
+        elif block.kind == "p":
+            paragraph(block.text)
+        elif block.kind == "bullet":
+            p = paragraph(block.text, style="List Bullet")
+            if block.small:
+                p.paragraph_format.space_after = Pt(2)
+                for run in p.runs:
+                    run.font.size = Pt(small_pt)
+        elif block.kind == "note":
+            p = paragraph(block.text)
+            for run in p.runs:
+                run.font.size = Pt(9)
+        elif block.kind == "caption":
+            p = paragraph(block.text, style="Caption")
+            if block.text.startswith("图"):
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif block.kind == "table":
+            add_table(block.frame, block.weights)
+        elif block.kind == "image":
+            doc.add_picture(io.BytesIO(maps_png[block.text]), width=Cm(16.5))
             doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            paragraph(f"图{i}  {t.indicator}", style="Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
-        uncovered = _uncovered_text(data, t.target_id, districts)
-        if uncovered:
-            paragraph("未覆盖单元:")
-            for district, names in uncovered:
-                paragraph(f"{district}: {names}", style="List Bullet")
-        elif t.measure == "coverage" and t.target_id not in no_data:
-            paragraph("全部单元均已覆盖。")
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _is_area_row(first_cell) -> bool:
+    """Whether a table row is the whole-area (全市) row."""
+    return isinstance(first_cell, str) and first_cell.startswith("全市")
+
+
+def _shade(cell, fill: str) -> None:
+    from docx.oxml import OxmlElement  # noqa: PLC0415
+    from docx.oxml.ns import qn  # noqa: PLC0415
+
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def _page_number_footer(section) -> None:
+    """A centred "第 N 页" footer (a PAGE field) for `section`, not linked to the cover's footer."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415
+    from docx.oxml import OxmlElement  # noqa: PLC0415
+    from docx.oxml.ns import qn  # noqa: PLC0415
+
+    footer = section.footer
+    footer.is_linked_to_previous = False
+    p = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.add_run("第 ")
+    run = p.add_run()
+    for tag, attrs in (("w:fldChar", {"w:fldCharType": "begin"}), ("w:instrText", {}), ("w:fldChar", {"w:fldCharType": "end"})):
+        el = OxmlElement(tag)
+        for k, v in attrs.items():
+            el.set(qn(k), v)
+        if tag == "w:instrText":
+            el.set(qn("xml:space"), "preserve")
+            el.text = " PAGE "
+        run._r.append(el)
+    p.add_run(" 页")
 
 
 # ------------------------------------------------------------------ slides
@@ -618,13 +940,19 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
     blank = prs.slide_layouts[6]
-    W, H = prs.slide_width, prs.slide_height
+    W = prs.slide_width
     inch = Inches(1)
 
     s = prs.slides.add_slide(blank)
-    _text_box(s, int(0.8 * inch), int(2.3 * inch), int(W - 1.6 * inch), int(3 * inch), [
-        (data.plan, 34, True, "1F3B73"), ("设施覆盖评估", 28, False, "1F3B73"),
-        (data.date_text + ("  ·  演示数据(示意)" if data.demo else ""), 16, False, "555555")])
+    cover = [(data.title, 34, True, "1F3B73"), (data.basis, 20, False, "1F3B73"), ("", 12, False, None)]
+    if data.org:
+        cover.append((data.org, 18, False, "333333"))
+    cover.append((data.date_text + ("  ·  演示数据(示意)" if data.demo else ""), 16, False, "555555"))
+    _text_box(s, int(0.8 * inch), int(2.0 * inch), int(W - 1.6 * inch), int(3.5 * inch), cover)
+
+    s = prs.slides.add_slide(blank)
+    _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch), [("主要结论", 26, True, "1F3B73")])
+    _text_box(s, int(0.6 * inch), int(1.2 * inch), int(W - 1.2 * inch), int(5.9 * inch), _key_point_lines(data, target_ids))
 
     area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
     no_data = no_data_targets(data)
@@ -640,7 +968,7 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
             lines += [(label, 13, False, "666666"), (value, 16 if long else 22, True, "9A6B00" if long else "222222")]
         if t.target_id in no_data:
             lines.append((f"{NO_DATA_MARK} 台账中没有该类设施记录, 不作达标判断", 11, False, "9A6B00"))
-        lines.append((f"属性: {t.binding or '—'}", 12, False, "666666"))
+        lines.append((f"属性(约束性/预期性): {binding_text(t.binding)}", 12, False, "666666"))
         _text_box(s, int(8.9 * inch), int(1.3 * inch), int(4.0 * inch), int(5.8 * inch), lines)
 
     # summary: what is still needed per district (targets without ledger data are named, never listed as failures)
@@ -674,6 +1002,36 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
     return buf.getvalue()
 
 
+def _key_point_lines(data: PackData, target_ids: list[str] | None) -> list[tuple[str, float, bool, str | None]]:
+    """The 主要结论 slide: how many targets are met, then one short line per target not met
+    (现状 / 目标, 还需), then the met and the no-data targets by name; smaller type when long."""
+    area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
+    no_data = no_data_targets(data)
+    rows = _target_rows(data, target_ids)
+    short, met = [], []
+    for t in rows.itertuples(index=False):
+        if t.target_id in no_data:
+            continue
+        r = area.loc[t.target_id]
+        if _flag(r["met"]):
+            met.append(t.indicator)
+        elif r["measure"] == "count":
+            short.append(f"{t.indicator}: 现有 {int(r['units_covered'])} 个 / 目标 {r['target_value']:g} 个, 还需 {int(r['units_needed'])} 个")
+        else:
+            noun = {"县": "县", "县(市、区)": "县(市、区)"}.get(r["level"], r["level"])
+            short.append(f"{t.indicator}: {percent_text(r['rate'])} / 目标 {r['target_rate'] * 100:g}%, 还需 {int(r['units_needed'])} 个{noun}")
+    n_lines = len(short) + 3 + (len(met) + len(rows)) // 12  # the lists of names wrap
+    size = max(11, min(18, int(420 / (n_lines * 1.3))))  # fill the 5.9-inch box without overflowing
+    lines = [(overall_sentence(data.result, target_ids), size + 2, True, "222222")]
+    lines += [("• " + text, size, False, "333333") for text in short]
+    if met:
+        lines.append((f"已达标: {'、'.join(met)}", size, False, "2E6B4F"))
+    nd = rows.loc[rows["target_id"].isin(no_data), "indicator"].astype(str).tolist()
+    if nd:
+        lines.append((f"{NO_DATA_MARK} {NO_DATA_MESSAGE}(不作达标判断): {'、'.join(nd)}", size, False, "9A6B00"))
+    return lines
+
+
 def _needs_table(slide, rows: list[tuple[str, str, str]], left: int, top: int, width: int, inch: int) -> None:
     """The 区县 / 未达标指标 / 还需补齐 table of the summary slide."""
     from pptx.util import Emu  # noqa: PLC0415
@@ -698,7 +1056,9 @@ def _needs_table(slide, rows: list[tuple[str, str, str]], left: int, top: int, w
 
 def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str] | None = None,
                districts: list[str] | None = None) -> bytes:
-    """The Word report's content as an A4 PDF with Noto Sans CJK SC embedded (subset).
+    """The Word report's content (`report_blocks`) as an A4 PDF with Noto Sans CJK SC embedded
+    (subset): page 1 the cover, page 2 the 摘要, then the sections; page numbers below the body;
+    every heading a bookmark (the PDF's outline).
 
     Text goes through fpdf2's plain-text cells (`markdown=False`, no HTML), so user text such as
     "<b>x</b>" or "**x**" is printed as written."""
@@ -706,72 +1066,119 @@ def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str]
     from fpdf.enums import WrapMode, XPos, YPos  # noqa: PLC0415
     from fpdf.fonts import FontFace  # noqa: PLC0415
 
-    from geodata.thematic import cjk_font_path  # noqa: PLC0415
+    from reporting.thematic import cjk_font_path  # noqa: PLC0415
 
-    pdf = FPDF(format="A4")
+    class _PDF(FPDF):
+        def footer(self):
+            if self.page_no() > 1:
+                self.set_y(-12)
+                self.set_font("cjk", size=8)
+                self.cell(0, 5, f"第 {self.page_no() - 1} 页", align="C")
+
+    pdf = _PDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_font("cjk", "", str(cjk_font_path()))
-    pdf.set_title(plain_text(f"{data.plan} 设施覆盖评估报告"))
+    pdf.set_title(plain_text(data.title))
     pdf.set_creator("民政设施覆盖分析")
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
     def para(text: str, size: float = 10.5, h: float = 6.0, align: str = "L"):
         pdf.set_font("cjk", size=size)
-        pdf.multi_cell(width, h, plain_text(text), wrapmode=WrapMode.CHAR, align=align, new_x=XPos.LMARGIN,
-                       new_y=YPos.NEXT, markdown=False)
+        pdf.multi_cell(width, h, _kinsoku_wrap(plain_text(text), lambda t: pdf.get_string_width(t), width - 2 * pdf.c_margin - 0.5),
+                       wrapmode=WrapMode.CHAR, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT, markdown=False)
 
     def heading(text: str, size: float = 15):
         pdf.ln(2)
         para(text, size, h=size * 0.55)
         pdf.ln(1)
 
-    def table(frame: pd.DataFrame, widths: list[float] | None = None, size: float = 8.5):
+    def table(frame: pd.DataFrame, weights: tuple[float, ...], size: float = 8.5):
         pdf.set_font("cjk", size=size)
         cols = list(frame.columns)
-        widths = widths or [width / len(cols)] * len(cols)
+        widths = [width * w / sum(weights) for w in weights] if weights else [width / len(cols)] * len(cols)
         with pdf.table(col_widths=widths, text_align="CENTER", line_height=size * 0.55, width=width, markdown=False,
                        wrapmode=WrapMode.CHAR, headings_style=FontFace(emphasis="", fill_color=(221, 235, 247))) as tbl:
             tbl.row([plain_text(c) for c in cols])
-            for values in frame.itertuples(index=False):
-                tbl.row(["" if v is None or (not isinstance(v, str) and pd.isna(v)) else plain_text(v) for v in values])
+            for k, values in enumerate(frame.itertuples(index=False)):
+                style = FontFace(fill_color=(242, 242, 242)) if k == len(frame) - 1 and _is_area_row(values[0]) else None
+                tbl.row(["" if v is None or (not isinstance(v, str) and pd.isna(v)) else plain_text(v) for v in values],
+                        style=style)
         pdf.ln(2)
 
-    para(f"{data.plan}\n设施覆盖评估报告", 20, h=11, align="C")
-    para(f"编制日期: {data.date_text}", 11, align="C")
-    heading("一、数据来源与数据质量")
-    for line in _quality_lines(data):
-        para("• " + line, 10)
-    heading("二、主要指标完成情况")
-    para(_summary_sentence(data, target_ids), 10)
-    para(f"表1  {data.area_name}民政设施主要指标(全市)", 9.5, align="C")
-    table(_indicator_table(data, target_ids)[INDICATOR_COLUMNS], [62, 10, 16, 18, 34, 14, 16])
-    note = _no_data_note(data, target_ids)
-    if note:
-        para(note, 9.5)
-    ev = _evaluation(data, target_ids)
-    if ev is not None:
-        heading("三、规划实施评估")
-        para("完成率 = 现状值 ÷ 目标值; 目标进度 = (现状值 − 基期值) ÷ (目标值 − 基期值), 与规划期已过时间的比例对照判断是否符合序时进度。", 9.5)
-        table(ev[["指标", "基期值", "现状值", "目标值", "完成率", "目标进度", "状态"]], [58, 16, 16, 16, 16, 18, 30])
-    heading("四、分指标情况")
-    no_data = no_data_targets(data)
-    for i, t in enumerate(_target_rows(data, target_ids).itertuples(index=False), start=1):
-        heading(f"{i}. {t.indicator}", 12.5)
-        if t.target_id in no_data:
-            para(_no_data_text(data, t), 10)
-        rows = _district_rows(data, t.target_id, districts)
-        if len(rows):
-            table(rows)
-        if t.target_id in maps_png:
-            img_w = width
-            if pdf.get_y() + img_w * 0.75 > pdf.h - pdf.b_margin:
+    blocks = report_blocks(data, maps_png, target_ids, districts)
+    summary = _summary_blocks(blocks)
+    room = pdf.h - pdf.t_margin - pdf.b_margin - 2
+
+    def summary_height(size: float) -> float:
+        total = 0.0
+        for b in summary:
+            font = size if b.small else {"h1": 15, "h2": 12.5}.get(b.kind, 10)
+            pdf.set_font("cjk", size=font)
+            text = ("• " if b.kind == "bullet" else "") + plain_text(b.text)
+            h = size * 0.53 if b.small else ({"h1": 15, "h2": 12.5}.get(b.kind, 10) * 0.55 if b.kind in ("h1", "h2") else 6.0)
+            text = _kinsoku_wrap(text, lambda t: pdf.get_string_width(t), width - 2 * pdf.c_margin - 0.5)
+            total += pdf.multi_cell(width, h, text, wrapmode=WrapMode.CHAR, dry_run=True, output="HEIGHT", markdown=False)
+            total += 3 if b.kind in ("h1", "h2") else 0
+        return total
+
+    small_pt = next((size for size in (10, 9.5, 9, 8.5, 8) if summary_height(size) <= room), 7.5)
+    for block in blocks:
+        if block.kind == "cover":
+            pdf.set_y(70)
+            for k, (text, size, _bold) in enumerate(block.lines):
+                para(text, size, h=size * 0.62, align="C")
+                pdf.ln(22 if k == 1 else 2)
+        elif block.kind == "break":
+            pdf.add_page()
+        elif block.kind == "h1":
+            pdf.start_section(plain_text(block.text), level=0)  # a bookmark in the PDF's outline
+            heading(block.text, 15)
+        elif block.kind == "h2":
+            pdf.start_section(plain_text(block.text), level=1)
+            heading(block.text, 12.5)
+        elif block.kind == "p":
+            para(block.text, 10)
+        elif block.kind == "bullet":
+            para("• " + block.text, small_pt if block.small else 10, h=small_pt * 0.53 if block.small else 6.0)
+        elif block.kind == "note":
+            para(block.text, 8.5, h=5)
+        elif block.kind == "caption":
+            para(block.text, 9, align="C")
+        elif block.kind == "table":
+            table(block.frame, block.weights)
+        elif block.kind == "image":
+            if pdf.get_y() + width * 0.75 > pdf.h - pdf.b_margin:
                 pdf.add_page()
-            pdf.image(io.BytesIO(maps_png[t.target_id]), x=pdf.l_margin, w=img_w)
-            para(f"图{i}  {t.indicator}", 9, align="C")
-        for district, names in _uncovered_text(data, t.target_id, districts):
-            para(f"未覆盖 · {district}: {names}", 9.5)
+            pdf.image(io.BytesIO(maps_png[block.text]), x=pdf.l_margin, w=width)
     return bytes(pdf.output())
+
+
+#: Characters a Chinese line must not start with (closing punctuation).
+_NO_LINE_START = set("。，、；：？！）》」』】,.;:?!)%")
+
+
+def _kinsoku_wrap(text: str, width_of: Callable[[str], float], width: float) -> str:
+    """`text` with line breaks put in so that no line is wider than `width`, numbers and Latin words
+    ("100%", "2025", "SY-01") are not split, and no line starts with closing punctuation (the piece
+    before it moves down with it), as Chinese typesetting asks."""
+    import re  # noqa: PLC0415
+
+    out = []
+    for para in text.split("\n"):
+        tokens = re.findall(r"[0-9A-Za-z.%\-]+|.", para)
+        line: list[str] = []
+        for tok in tokens:
+            if line and width_of("".join(line) + tok) > width:
+                if tok[0] in _NO_LINE_START and len(line) > 1:
+                    out.append("".join(line[:-1]))
+                    line = [line[-1]]
+                else:
+                    out.append("".join(line))
+                    line = []
+            line.append(tok)
+        out.append("".join(line))
+    return "\n".join(out)
 
 
 # ------------------------------------------------------------------ the whole pack
@@ -779,7 +1186,9 @@ def report_pdf(data: PackData, maps_png: dict[str, bytes], target_ids: list[str]
 def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | None = None,
                districts: list[str] | None = None, book_target: str | None = None,
                progress: Callable[[float, str], None] | None = None) -> dict[str, bytes]:
-    """filename -> bytes for the chosen formats (see FORMATS), plus "会议材料.zip" holding them all.
+    """filename -> bytes for the chosen formats (see FORMATS), plus "会议材料.zip" holding them all
+    (its download name: `pack_file_name(data, "会议材料", "zip")`). Documents are named
+    `pack_file_name(data, what, ext)`, maps "专题图/01_<indicator>.png" (`map_stems`).
 
     Maps are drawn once (300 dpi PNG) and reused, downscaled, in Word, slides and PDF. Every name
     (a key, and the same name inside the zip) is built from `safe_filename` parts joined by "/"
@@ -806,43 +1215,43 @@ def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | No
     if need_maps:
         from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-        from geodata.thematic import encode_png_and_preview, raster_image  # noqa: PLC0415
+        from reporting.thematic import encode_png_and_preview, raster_image  # noqa: PLC0415
 
         figures = indicator_maps(data, ids, districts=districts, progress=tick)
         with ThreadPoolExecutor(max_workers=2) as pool:  # encode one map while drawing the next
             pending = {tid: pool.submit(encode_png_and_preview, raster_image(fig, 300)) for tid, fig in figures.items()}
             for tid, job in pending.items():
                 png300[tid], small[tid] = job.result()
-    order = {tid: i for i, tid in enumerate(ids, start=1)}
-    stem = pack_stem(data.plan)
+    stems = map_stems(chosen)
 
     def map_name(tid: str, ext: str) -> str:
-        return f"专题图/{order[tid]:02d}_{safe_filename(tid, '指标', max_chars=40)}.{ext}"
+        return f"专题图/{stems[tid]}.{ext}"
 
     if "png" in formats:
         for tid, png in png300.items():
             out[map_name(tid, "png")] = png
         target = book_target or (ids[0] if ids else None)
         if target is not None:
-            out[f"专题图/分区图册_{safe_filename(target, '指标', max_chars=40)}.pdf"] = district_map_book(data, target, districts)
+            label = stems[target].split("_", 1)[1] if target in stems else safe_filename(target, "指标", max_chars=40)
+            out[f"专题图/分区图册_{label}.pdf"] = district_map_book(data, target, districts)
         tick("专题图与分区图册")
     if "svg" in formats:
-        from geodata.thematic import figure_bytes  # noqa: PLC0415
+        from reporting.thematic import figure_bytes  # noqa: PLC0415
 
         for tid, fig in figures.items():
             out[map_name(tid, "svg")] = figure_bytes(fig, "svg")
         tick("SVG 矢量图")
     if "xlsx" in formats:
-        out[f"{stem}_设施覆盖台账.xlsx"] = ledger_xlsx(data, ids, districts)
+        out[pack_file_name(data, "设施覆盖台账", "xlsx")] = ledger_xlsx(data, ids, districts)
         tick("Excel 台账")
     if "docx" in formats:
-        out[f"{stem}_设施覆盖评估报告.docx"] = report_docx(data, small, ids, districts)
+        out[pack_file_name(data, "设施覆盖评估报告", "docx")] = report_docx(data, small, ids, districts)
         tick("Word 报告")
     if "pptx" in formats:
-        out[f"{stem}_汇报.pptx"] = slides_pptx(data, small, ids, districts)
+        out[pack_file_name(data, "汇报", "pptx")] = slides_pptx(data, small, ids, districts)
         tick("幻灯片")
     if "pdf" in formats:
-        out[f"{stem}_设施覆盖评估报告.pdf"] = report_pdf(data, small, ids, districts)
+        out[pack_file_name(data, "设施覆盖评估报告", "pdf")] = report_pdf(data, small, ids, districts)
         tick("PDF 报告")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -854,17 +1263,30 @@ def build_pack(data: PackData, formats: list[str], *, target_ids: list[str] | No
     return out
 
 
-def pack_stem(plan: str) -> str:
-    """The safe file-name stem of a pack from the plan name (also for the zip's download name:
-    f"{pack_stem(plan)}_会议材料.zip")."""
-    return safe_filename(plan, "会议材料", max_chars=40)
+def map_stems(targets: pd.DataFrame) -> dict[str, str]:
+    """target_id -> "01_社工站覆盖率": the map's number in the pack and its indicator text, made safe
+    (`safe_filename`); the target id is added where two indicators read the same."""
+    stems, seen = {}, set()
+    for i, t in enumerate(targets.itertuples(index=False), start=1):
+        label = safe_filename(t.indicator, "", max_chars=40)
+        if not label or label in seen:
+            label = safe_filename(f"{label}_{t.target_id}" if label else t.target_id, "指标", max_chars=50)
+        seen.add(label)
+        stems[t.target_id] = f"{i:02d}_{label}"
+    return stems
 
 
 def pack_data(units, facilities, targets: pd.DataFrame, classes, config, *, plan: str, quality: dict | None = None,
               source: str = "", demo: bool = False, baseline_year: int = 2020, made_on: date | None = None,
-              assigned: pd.DataFrame | None = None, result: CoverageResult | None = None) -> PackData:
+              assigned: pd.DataFrame | None = None, result: CoverageResult | None = None, org: str = "",
+              area: str | None = None) -> PackData:
     """Evaluate (unless `assigned`/`result` are given) and add the 中期/总结评估 table: baselines as
-    stated in the plan, else computed from the facilities' 建成年份 when the ledger has them."""
+    stated in the plan, else computed from the facilities' 建成年份 when the ledger has them.
+
+    org
+        编制单位 for the cover (blank: no line).
+    area
+        The area's name; None: from the plan catalogue or the township codes (`area_name_for`)."""
     from coverage.evaluate import evaluate_layers  # noqa: PLC0415
     from coverage.evaluation import evaluation_table, facilities_built_by, has_built_years  # noqa: PLC0415
 
@@ -880,5 +1302,7 @@ def pack_data(units, facilities, targets: pd.DataFrame, classes, config, *, plan
     if baseline is not None or has_stated:
         year = min(made_on.year, int(targets["target_year"].max()))
         evaluation = evaluation_table(targets, result, baseline, baseline_year=baseline_year, evaluation_year=year)
+    area = area if area is not None else area_name_for(plan, units["code"])
     return PackData(plan=plan, units=units, assigned=assigned, result=result, targets=targets, classes=classes,
-                    config=config, quality=quality or {}, evaluation=evaluation, source=source, demo=demo, made_on=made_on)
+                    config=config, quality=quality or {}, evaluation=evaluation, source=source, demo=demo, made_on=made_on,
+                    area=area, org=str(org or "").strip())

@@ -20,7 +20,8 @@ from coverage.errors import CoverageError
 from geodata import workspace
 from geodata.clean import prepare_facilities
 from geodata.demo import load_demo
-from geodata.export import cleaned_facilities, excel_bytes
+from geodata.export import cleaned_facilities
+from reporting.excel import excel_bytes
 from geodata.io import read_facilities, read_units
 from geodata.webmap import coverage_map
 

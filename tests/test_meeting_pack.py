@@ -12,8 +12,8 @@ from coverage.catalog import load_classes, load_targets
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE, evaluate_layers
 from coverage.evaluation import evaluation_table, percent_text
 from geodata.demo import load_demo
-from geodata.meeting_pack import NO_DATA_MARK, NO_DATA_VERDICT, sheet_name
-from geodata.thematic import nice_scale_length_m
+from reporting.meeting_pack import NO_DATA_MARK, NO_DATA_VERDICT, sheet_name
+from reporting.thematic import nice_scale_length_m
 
 CLASSES = load_classes()
 
@@ -59,7 +59,7 @@ def test_evaluation_status_and_progress():
 def pack(tmp_path_factory):
     out = tmp_path_factory.mktemp("pack")
     units, facilities = load_demo()
-    assert main(["report", "--units", str(units), "--facilities", str(facilities), "--plan", "十堰",
+    assert main(["report", "--units", str(units), "--facilities", str(facilities), "--plan", "十堰", "--org", "十堰市民政局",
                  "--format", "docx,pptx,pdf,xlsx,png,svg", "--out", str(out)]) == 0
     cov = pd.read_csv(out / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
     return out, cov[cov["district_code"] == AREA_CODE].reset_index(drop=True)
@@ -110,7 +110,7 @@ def test_pptx_is_16_9_with_east_asian_font_on_every_run(pack):
     path = next(out.glob("*.pptx"))
     prs = Presentation(path)
     assert round(prs.slide_width / prs.slide_height, 3) == round(16 / 9, 3)
-    assert len(prs.slides) == len(area) + 2
+    assert len(prs.slides) == len(area) + 3  # cover, 主要结论, one per indicator, districts
     ns = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
     runs = 0
     for slide in prs.slides:
@@ -121,7 +121,9 @@ def test_pptx_is_16_9_with_east_asian_font_on_every_run(pack):
             ea = r.find(f"{ns}rPr/{ns}ea")
             assert ea is not None and ea.get("typeface"), r.findtext(f"{ns}t")
     assert runs > 50
-    texts = " ".join(sh.text_frame.text for sh in prs.slides[1].shapes if sh.has_text_frame)
+    cover = " ".join(sh.text_frame.text for sh in prs.slides[0].shapes if sh.has_text_frame)
+    assert "十堰市民政设施覆盖评估报告" in cover and "十堰市民政局" in cover
+    texts = " ".join(sh.text_frame.text for sh in prs.slides[2].shapes if sh.has_text_frame)
     first = area.iloc[0]
     assert first["indicator"] in texts and percent_text(first["rate"]) in texts
 
@@ -131,7 +133,7 @@ def test_pdf_embeds_every_font_and_holds_the_numbers(pack):
     from pypdf import PdfReader
 
     out, area = pack
-    pdfs = [next(out.glob("*评估报告.pdf")), next((out / "专题图").glob("分区图册_*.pdf"))]
+    pdfs = [next(out.glob("*评估报告_*.pdf")), next((out / "专题图").glob("分区图册_*.pdf"))]
     for path in pdfs:
         reader = PdfReader(path)
         seen = 0
@@ -144,8 +146,13 @@ def test_pdf_embeds_every_font_and_holds_the_numbers(pack):
         assert seen
     book = PdfReader(pdfs[1])
     assert len(book.pages) == 8  # one page per district
-    text = "".join(p.extract_text() for p in PdfReader(pdfs[0]).pages[:2]).replace(" ", "").replace("\x00", "")
-    assert "主要指标" in text and percent_text(area.iloc[0]["rate"]) in text
+    report = PdfReader(pdfs[0])
+    cover = report.pages[0].extract_text().replace(" ", "").replace("\x00", "")
+    assert "十堰市民政设施覆盖评估报告" in cover and "十堰市民政局" in cover
+    text = "".join(p.extract_text() for p in report.pages[1:3]).replace(" ", "").replace("\x00", "")
+    assert percent_text(area.iloc[0]["rate"]) in text
+    headings = [item.title for item in report.outline if not isinstance(item, list)]
+    assert headings[0] == "摘要" and [h.split("、")[0] for h in headings[1:]] == list("一二三四五")
 
 
 @pytest.mark.slow
@@ -163,27 +170,32 @@ def test_maps_are_non_blank_300_dpi_images(pack):
 @pytest.mark.slow
 def test_xlsx_ledger_has_every_township_and_facility(pack):
     out, area = pack
-    wb = openpyxl.load_workbook(next(out.glob("*台账.xlsx")))
+    wb = openpyxl.load_workbook(next(out.glob("*台账_*.xlsx")))
     assert wb.sheetnames[:2] == ["指标汇总", "评估"]
     sy01 = wb[next(n for n in wb.sheetnames if n.startswith("SY-01"))]
     rows = list(sy01.iter_rows(values_only=True))
-    header, body = rows[0], rows[1:]
-    assert len(body) == 119 and sy01.freeze_panes == "A2"
+    assert rows[0][0].startswith("十堰市 ") and "2025" not in rows[0][0][:4]  # the title row
+    header, body = rows[1], rows[2:]
+    assert len(body) == 119 and sy01.freeze_panes == "A3"
     covered = sum(1 for r in body if r[header.index("是否覆盖")] == "已覆盖")
     assert covered == int(area.loc[area["target_id"] == "SY-01", "units_covered"].iloc[0])
     assert sy01.column_dimensions["B"].width > 8
     fac = wb["设施"]
-    assert fac.max_row - 1 == 1178
-    summary = list(wb["指标汇总"].iter_rows(values_only=True))
-    assert [r[3] for r in summary[1:]] == [expected_row(r)[1] for _, r in area.iterrows()]
+    assert fac.max_row - 2 == 1178
+    summary = list(wb["指标汇总"].iter_rows(min_row=2, values_only=True))
+    now = summary[0].index("现状值")
+    for row, (_, r) in zip(summary[1:], area.iterrows()):
+        assert row[0] == r["target_id"]
+        expected = r["units_covered"] if r["measure"] == "count" else r["rate"]
+        assert isinstance(row[now], (int, float)) and row[now] == pytest.approx(expected)
 
 
 @pytest.mark.slow
 def test_evaluation_baseline_computed_from_built_years(pack, tmp_path):
     """The 2020 baseline equals `compute` run on the ledger cut to rows built by 2020."""
     out, area = pack
-    wb = openpyxl.load_workbook(next(out.glob("*台账.xlsx")))
-    ev = {r[0]: r for r in wb["评估"].iter_rows(values_only=True)}
+    wb = openpyxl.load_workbook(next(out.glob("*台账_*.xlsx")))
+    ev = {r[0]: r for r in wb["评估"].iter_rows(min_row=3, values_only=True)}
     units, facilities = load_demo()
     ledger = pd.read_csv(facilities, dtype=str)
     years = pd.to_numeric(ledger["建成年份"], errors="coerce")
@@ -196,10 +208,39 @@ def test_evaluation_baseline_computed_from_built_years(pack, tmp_path):
     for _, r in area.iterrows():
         row = ev[r["indicator"]]
         if pd.notna(stated.get(r["target_id"])):  # the plan states this baseline (规划(2020年))
-            assert row[3].startswith("规划")
+            assert row[2].startswith("规划")
             continue
-        assert row[3] == "按建成年份推算(2020年底)"
+        assert row[2] == "按建成年份推算(2020年底)"
         b = base.loc[r["target_id"]]
-        assert row[2] == (str(int(b["units_covered"])) if r["measure"] == "count" else percent_text(b["rate"]))
-    assert ev[area.iloc[0]["indicator"]][8] in ("已完成", "符合序时进度", "滞后于序时进度")
+        assert row[1] == pytest.approx(b["units_covered"] if r["measure"] == "count" else b["rate"])
+    assert ev[area.iloc[0]["indicator"]][7] in ("已完成", "符合序时进度", "滞后于序时进度")
     assert any(n.endswith(".docx") for n in zipfile.ZipFile(out / "会议材料.zip").namelist())
+
+
+@pytest.mark.slow
+def test_summary_page_names_every_district_short_with_its_number(pack):
+    """The 摘要 of the demo pack, checked against coverage.csv: each district still short of a
+    township-level target is named with its number; county-level gaps name the districts."""
+    from docx import Document
+
+    out, area = pack
+    cov = pd.read_csv(out / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
+    doc = Document(next(out.glob("*.docx")))
+    paras = [p.text for p in doc.paragraphs]
+    summary = "\n".join(paras[paras.index("摘要"):paras.index(next(p for p in paras if p.endswith("、统计口径说明")))])
+    lines = {line.split(":")[0]: line for line in summary.splitlines() if ":" in line}
+    per = cov[(cov["district_code"] != AREA_CODE) & (cov["measure"] == "coverage") & ~cov["no_data"] & ~cov["met"].astype(bool)]
+    assert len(per) > 20
+    for r in per.itertuples():
+        line = lines[r.indicator]
+        if r.level in ("县(市、区)", "县"):
+            assert r.district_name in line.split("尚未建有的:")[1], r
+        else:
+            assert f"{r.district_name}还需 {int(r.units_needed)} 个" in line, r
+    for r in area.itertuples():
+        if r.no_data:
+            assert r.indicator in lines["台账中无此类设施 4 项(无法判断是确实没有还是未报送, 不作达标判断, 请确认台账)"]
+        elif r.met:
+            assert r.indicator in next(v for k, v in lines.items() if k.startswith("已达标 "))
+    for name in cov.loc[cov["district_code"] != AREA_CODE, "district_name"].unique():
+        assert name in lines  # one sentence per district

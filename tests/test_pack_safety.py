@@ -14,12 +14,12 @@ from matplotlib.colors import to_rgba
 from coverage.catalog import load_classes
 from coverage.config import CoverageConfig
 from coverage.evaluate import NO_DATA_MESSAGE
-from geodata.export import plain_text, safe_filename
-from geodata.meeting_pack import (
+from reporting.excel import plain_text, safe_filename
+from reporting.meeting_pack import (
     NO_DATA_MARK, NO_DATA_VERDICT, build_pack, district_map_book, indicator_maps, ledger_xlsx, pack_data,
     report_docx, report_pdf, slides_pptx,
 )
-from geodata.thematic import NO_DATA, UNCOVERED
+from reporting.thematic import NO_DATA, UNCOVERED
 from tests.conftest import facilities_at
 
 CLASSES = load_classes()
@@ -96,6 +96,11 @@ def docx_sections(content: bytes) -> dict[str, str]:
     return sections
 
 
+def section(sections: dict[str, str], title: str) -> str:
+    """The text of the numbered section whose heading ends with `title` (一、… 二、…)."""
+    return next(v for k, v in sections.items() if k.endswith("、" + title))
+
+
 def docx_text(content: bytes) -> str:
     return "\n".join(docx_sections(content).values())
 
@@ -124,7 +129,7 @@ def all_texts(fig) -> list:
 @pytest.fixture
 def captured_maps(monkeypatch):
     """Every (kwargs, figure) `coverage_map_figure` is called with, including the map book's pages."""
-    from geodata import thematic
+    from reporting import thematic
 
     calls = []
     real = thematic.coverage_map_figure
@@ -144,7 +149,7 @@ def test_no_data_targets_in_word_say_so_instead_of_a_gap(squares):
     data = make_data(squares)
     assert set(data.result.coverage.loc[data.result.coverage["no_data"], "target_id"]) == NO_DATA_IDS
     sections = docx_sections(report_docx(data, {}))
-    summary = next(v for k, v in sections.items() if k.startswith("二"))
+    summary = section(sections, "主要指标完成情况")
     rows = {line.split(" | ")[0]: line.split(" | ") for line in summary.splitlines() if " | " in line}
     for t, indicator, *_ in TARGETS:
         cells = rows[indicator]
@@ -153,7 +158,7 @@ def test_no_data_targets_in_word_say_so_instead_of_a_gap(squares):
         else:
             assert NO_DATA_MESSAGE not in cells and cells[5] in ("是", "否")
     assert "待确认 3 项" in summary and NO_DATA_MESSAGE in summary
-    evaluation = next(v for k, v in sections.items() if k.startswith("三"))
+    evaluation = section(sections, "规划实施评估")
     ev_rows = {line.split(" | ")[0]: line.split(" | ") for line in evaluation.splitlines() if " | " in line}
     for t, indicator, *_ in TARGETS:
         assert (ev_rows[indicator][-1] == NO_DATA_MESSAGE) == (t in NO_DATA_IDS), ev_rows[indicator]
@@ -183,7 +188,8 @@ def test_no_data_targets_in_pdf_slides_and_ledger(squares):
 
     prs = Presentation(io.BytesIO(slides_pptx(data, {})))
     slides = [" ".join(sh.text_frame.text for sh in s.shapes if sh.has_text_frame) for s in prs.slides]
-    for (t, indicator, *_), slide in zip(TARGETS, slides[1:]):
+    assert slides[1].startswith("主要结论") and NO_DATA_MESSAGE in slides[1]
+    for (t, indicator, *_), slide in zip(TARGETS, slides[2:]):
         assert indicator in slide
         if t in NO_DATA_IDS:
             assert NO_DATA_MESSAGE in slide and "还需" not in slide
@@ -194,15 +200,19 @@ def test_no_data_targets_in_pdf_slides_and_ledger(squares):
     assert NO_DATA_MESSAGE in slides[-1] and "每个县建有救助站" in slides[-1]
 
     wb = openpyxl.load_workbook(io.BytesIO(ledger_xlsx(data)))
-    summary_rows = {r[0]: r for r in wb["指标汇总"].iter_rows(values_only=True)}
+    header, *body = list(wb["指标汇总"].iter_rows(min_row=2, values_only=True))
+    summary_rows = {r[0]: dict(zip(header, r)) for r in body}
     for t, indicator, *_ in TARGETS:
+        row = summary_rows[t]
         if t in NO_DATA_IDS:
-            assert summary_rows[indicator][4] == NO_DATA_MESSAGE and summary_rows[indicator][5] == NO_DATA_VERDICT
+            assert row["说明"] == NO_DATA_MESSAGE and row["是否达标"] == NO_DATA_VERDICT and row["还需"] is None
+        else:
+            assert not row["说明"] and row["是否达标"] in ("是", "否") and isinstance(row["还需"], int)
     sheet = wb[next(n for n in wb.sheetnames if n.startswith("T-MIN"))]
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
     column = rows[0].index("是否覆盖")
     assert {r[column] for r in rows[1:]} == {NO_DATA_MESSAGE}
-    lot = list(wb[next(n for n in wb.sheetnames if n.startswith("T-LOT"))].iter_rows(values_only=True))
+    lot = list(wb[next(n for n in wb.sheetnames if n.startswith("T-LOT"))].iter_rows(min_row=2, values_only=True))
     assert "说明" in lot[0] and lot[1][lot[0].index("说明")] == NO_DATA_MESSAGE
 
 
@@ -236,9 +246,9 @@ def test_county_levels_and_other_units_follow_the_config(squares):
     cov = data.result.coverage.set_index(["target_id", "district_code"])
     assert cov.loc[("T-ELD", "ALL"), "units_total"] == 6
     wb = openpyxl.load_workbook(io.BytesIO(ledger_xlsx(data)))
-    eld = list(wb[next(n for n in wb.sheetnames if n.startswith("T-ELD"))].iter_rows(values_only=True))
+    eld = list(wb[next(n for n in wb.sheetnames if n.startswith("T-ELD"))].iter_rows(min_row=2, values_only=True))
     assert len(eld) - 1 == 6 and "某林场" in [r[1] for r in eld]
-    funx = list(wb[next(n for n in wb.sheetnames if n.startswith("T-FUNX"))].iter_rows(values_only=True))
+    funx = list(wb[next(n for n in wb.sheetnames if n.startswith("T-FUNX"))].iter_rows(min_row=2, values_only=True))
     assert [r[1] for r in funx[1:]] == ["二县"]
     fig = indicator_maps(data, ["T-FUNX"], dpi=50)["T-FUNX"]
     colours = set(polygon_colours(fig))
@@ -275,7 +285,7 @@ def _assert_safe_entry(name: str) -> None:
 
 
 def test_pack_zip_entries_are_safe_names(squares):
-    targets = [("../SY-01/..\\x", *TARGETS[0][1:]), TARGETS[1]]
+    targets = [("../SY-01/..\\x", "../养老/..\\覆盖率", *TARGETS[0][2:]), TARGETS[1]]
     data = make_data(squares, plan="../../etc/x:<>|?*", targets=targets)
     files = build_pack(data, ["xlsx", "png", "svg", "docx"], book_target="../SY-01/..\\x")
     names = zipfile.ZipFile(io.BytesIO(files["会议材料.zip"])).namelist()
@@ -283,7 +293,9 @@ def test_pack_zip_entries_are_safe_names(squares):
     for name in names + list(files):
         _assert_safe_entry(name)
     assert all(n.startswith(("专题图/", "etc_x_")) for n in names)
-    assert "专题图/01_SY-01_._x.png" in names and "专题图/分区图册_SY-01_._x.pdf" in names
+    assert "etc_x_设施覆盖台账_20240601.xlsx" in names  # plan, what, date
+    assert "专题图/01_养老_._覆盖率.png" in names and "专题图/分区图册_养老_._覆盖率.pdf" in names
+    assert "专题图/02_乡镇(街道)未成年人保护工作站覆盖率.svg" in names  # maps named by the indicator text
 
 
 # ----------------------------------------------------------------- 3. provenance from `quality`
@@ -293,7 +305,7 @@ def test_data_source_comes_from_quality_in_word_and_every_map_footnote(squares, 
     expected = ["台账.xlsx", "编码 xlsx", "养老机构、殡葬设施", "GCJ-02(高德、腾讯地图)(自动识别)", "乡镇边界.geojson",
                 "编码 UTF-8", "CGCS2000 / 3-degree Gauss-Kruger CM 120E", "坐标系识别依据: 按 GCJ-02(高德、腾讯地图) 换算"]
     text = docx_text(report_docx(data, {}))
-    source = text.split("一、数据来源与数据质量")[1].split("二、")[0]
+    source = text.split("、数据来源与数据质量")[1].split("、主要指标完成情况")[0]
     for item in expected:
         assert item in source, item
     figures = indicator_maps(data, dpi=50)
@@ -322,7 +334,7 @@ def test_user_text_is_plain_in_maps_pdf_word_slides_and_ledger(squares, captured
     import openpyxl
     from pptx import Presentation
 
-    from geodata.thematic import raster_image
+    from reporting.thematic import raster_image
 
     targets = [(TARGETS[0][0], HOSTILE, *TARGETS[0][2:]), *TARGETS[1:3]]
     data = make_data(squares, plan=HOSTILE + "\x0b规划", targets=targets, names=[HOSTILE, "=1+1", "设施\x07"],
@@ -344,6 +356,6 @@ def test_user_text_is_plain_in_maps_pdf_word_slides_and_ledger(squares, captured
     prs = Presentation(io.BytesIO(slides_pptx(data, {})))
     assert HOSTILE in " ".join(sh.text_frame.text for sh in prs.slides[0].shapes if sh.has_text_frame)
     wb = openpyxl.load_workbook(io.BytesIO(ledger_xlsx(data)))
-    names = [r[1] for r in wb["设施"].iter_rows(min_row=2, values_only=True)]
+    names = [r[1] for r in wb["设施"].iter_rows(min_row=3, values_only=True)]
     assert names == [HOSTILE, "'=1+1", "设施"]
     assert plain_text("a\x07b\tc\n") == "ab\tc\n"

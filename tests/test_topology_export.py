@@ -13,7 +13,8 @@ from shapely.geometry import box
 from coverage.assign import ASSIGNMENT_STATUSES, assign_facilities
 from coverage.catalog import load_classes
 from geodata.chinacoords import gcj02_to_wgs84
-from geodata.export import cleaned_facilities, excel_bytes, geopackage_bytes
+from geodata.export import cleaned_facilities, geopackage_bytes
+from reporting.excel import excel_bytes
 from geodata.io import read_facilities
 from geodata.topology import topology_problems, topology_summary
 

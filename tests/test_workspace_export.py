@@ -8,7 +8,7 @@ import pytest
 from coverage.catalog import load_classes, load_targets
 from geodata import workspace
 from geodata.demo import load_demo
-from geodata.export import excel_bytes
+from reporting.excel import excel_bytes
 from geodata.io import read_facilities, read_units
 from geodata.templates import facility_template
 

@@ -41,7 +41,7 @@ print(f"{'map HTML payload':<40} {len(html) / 1024:6.0f} KiB")
 # The meeting pack for the whole demo city: 15 indicators, every format (goal: <= 20 s on 2 cores).
 from coverage.config import CoverageConfig  # noqa: E402
 from geodata.clean import prepare_facilities  # noqa: E402
-from geodata.meeting_pack import FORMATS, build_pack, pack_data  # noqa: E402
+from reporting.meeting_pack import FORMATS, build_pack, pack_data  # noqa: E402
 
 prepared, _ = prepare_facilities(read_facilities(f, None, classes, system="auto")[0], units, system="auto")
 data = timed("pack: evaluate + 2020 baseline", lambda: pack_data(units, prepared, targets, classes, CoverageConfig(),
