@@ -1,34 +1,74 @@
-"""Folium maps of township coverage that draw with no internet.
+"""Folium maps of township coverage that draw with no internet, in Chinese.
 
-- Leaflet is served from the repository (`static/`, Streamlit static serving at /app/static/);
-  every other default CDN asset of folium is dropped (`localize_assets`).
+- Leaflet and the full-screen control (leaflet.fullscreen) are served from the repository
+  (`static/`, Streamlit static serving at /app/static/); every other default CDN asset of folium is
+  dropped (`localize_assets`).
 - No tile layer by default (blank background); geometry is simplified for display only, with
   `simplify_coverage` so shared edges stay gap-free, and coordinates rounded to 5 decimals (~1 m).
-- Every user-supplied string is HTML-escaped before it reaches a tooltip.
+- Controls speak Chinese: 放大/缩小, 全屏显示, a metric-only scale bar in 米/千米, a compact legend
+  that can be collapsed and scrolls within the map. Printing the map fits it to the page.
+- Facility classes keep one colour each, from the `color` column of `data/facility_classes.csv`
+  (`class_colors`; a fixed fallback palette for classes without one).
+- Every user-supplied string is HTML-escaped before it reaches a tooltip, the legend or the
+  attribution. Raw ids (township code, facility id) are only carried in the GeoJSON properties for
+  map clicks (`clicked_selection`), never shown as HTML.
 """
 from __future__ import annotations
 
 import html
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
+from folium.plugins import Fullscreen
 from jinja2 import Template
 
 STATIC_URL = "/app/static"
-LOCAL_JS = {"leaflet": f"{STATIC_URL}/leaflet-1.9.4/leaflet.js"}
-LOCAL_CSS = {"leaflet_css": f"{STATIC_URL}/leaflet-1.9.4/leaflet.css"}
+LEAFLET_DIR = f"{STATIC_URL}/leaflet-1.9.4"
+FULLSCREEN_DIR = f"{STATIC_URL}/leaflet.fullscreen-3.0.0"
+#: folium asset name -> local copy (see static/README.md for where each file comes from).
+LOCAL_JS = {"leaflet": f"{LEAFLET_DIR}/leaflet.js", "Control.Fullscreen.js": f"{FULLSCREEN_DIR}/Control.FullScreen.js"}
+LOCAL_CSS = {"leaflet_css": f"{LEAFLET_DIR}/leaflet.css", "Control.FullScreen.css": f"{FULLSCREEN_DIR}/Control.FullScreen.css"}
+#: folium's default assets the maps do without (jQuery, Bootstrap, awesome-markers, Font Awesome).
+DROPPED_ASSETS = ("jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
+                  "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css")
 COVERED_COLOR = "#2e8b57"
 UNCOVERED_COLOR = "#e4572e"
 OUT_OF_SCOPE_COLOR = "#cfcfcf"
 NO_DATA_COLOR = "#e6dfc8"  # neutral: the ledger holds no facility of the class, coverage unknown
-PALETTE = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-           "#d62728", "#2ca02c", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
-           "#e6550d", "#31a354", "#756bb1", "#636363"]
+STATUS_LABELS = {"covered": "已覆盖", "uncovered": "未覆盖", "out_of_scope": "不计入本指标",
+                 "no_data": "台账中无此类设施, 请确认"}
+STATUS_COLORS = {"covered": COVERED_COLOR, "uncovered": UNCOVERED_COLOR, "out_of_scope": OUT_OF_SCOPE_COLOR,
+                 "no_data": NO_DATA_COLOR}
+#: Qualitative palette for facility classes: chosen greedily for the largest smallest CIEDE2000
+#: difference (lightness 35-82) among themselves and from white and the township fills above.
+#: The first 32 are the `color` column of data/facility_classes.csv, in catalogue order; the rest
+#: serve classes added without a colour.
+PALETTE = ["#2222ff", "#ff33bb", "#0099ff", "#775500", "#774455", "#66dd00", "#bb9900", "#00ddcc", "#007788",
+           "#aa99dd", "#ffaabb", "#998877", "#ffaa66", "#666699", "#aa0011", "#555555", "#aa11aa", "#66ccee",
+           "#aa7788", "#ee0055", "#667700", "#99aa77", "#779999", "#aa55ff", "#0066ff", "#ff99ff", "#006655",
+           "#888899", "#bb7722", "#cccc55", "#996655", "#55cc88", "#006600", "#994400", "#667766", "#00aa11",
+           "#aaccbb", "#ee7777", "#555533", "#bb0066"]
+UNKNOWN_CLASS_COLOR = "#000000"
 SIMPLIFY_TOLERANCE_DEG = 0.0008  # ~80 m: for display only
+#: Printed size of the coverage map (width, height in mm): A4 landscape less 8 mm margins, with room
+#: for a title line and a caption. The map page's print CSS gives the map's frame this size.
+PRINT_MAP_SIZE_MM = (277, 165)
+#: Attribution OpenStreetMap's licence (ODbL 1.0) requires wherever its data is shown.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+#: Attribute names only OpenStreetMap exports carry (QuickOSM, osmium, ogr2ogr, Overpass turbo, OSMnx).
+OSM_ID_COLUMNS = frozenset({"osm_id", "osm_type", "osm_way_id", "osmid", "@id", "@type", "osm_version"})
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
+
+# ------------------------------------------------------------------ assets
 
 def localize_assets(fmap: folium.Map) -> folium.Map:
     """Point every element's JS/CSS at the local copies; drop the CDN assets we do not need.
@@ -45,8 +85,7 @@ def localize_assets(fmap: folium.Map) -> folium.Map:
             for name, url in assets:
                 if name in local:
                     kept.append((name, local[name]))
-                elif name in ("jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
-                              "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"):
+                elif name in DROPPED_ASSETS:
                     continue
                 elif url.startswith(STATIC_URL):
                     kept.append((name, url))
@@ -71,9 +110,141 @@ def display_geometry(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapely.set_precision(simple.to_numpy(), 1e-5), index=units.index, crs=units.crs)
 
 
-def class_colors(class_ids: list[str]) -> dict[str, str]:
-    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(class_ids)}
+# ------------------------------------------------------------------ colours
 
+def class_colors(class_ids: Iterable[str], declared: Mapping[str, object] | None = None) -> dict[str, str]:
+    """class_id -> "#rrggbb", stable per class.
+
+    class_ids
+        Every class of the catalogue, in catalogue order (not only those drawn), so a class keeps
+        its colour whatever else is on the map.
+    declared
+        class_id -> colour from the catalogue's `color` column. A class without a valid "#rrggbb"
+        there, or repeating a colour already taken, gets the first `PALETTE` colour nobody uses.
+    """
+    ids = list(dict.fromkeys(class_ids))
+    declared = declared or {}
+    colors: dict[str, str] = {}
+    for c in ids:
+        value = str(declared.get(c) or "").strip().lower()
+        if _HEX.match(value) and value not in colors.values():
+            colors[c] = value
+    spare = (p for p in PALETTE if p not in set(colors.values()))
+    for c in ids:
+        if c not in colors:
+            colors[c] = next(spare, UNKNOWN_CLASS_COLOR)
+    return {c: colors[c] for c in ids}
+
+
+def catalog_colors(table: pd.DataFrame) -> dict[str, str]:
+    """`class_colors` for a class catalogue table (class_id and, when present, color columns)."""
+    declared = dict(zip(table["class_id"], table["color"])) if "color" in table.columns else {}
+    return class_colors(table["class_id"], declared)
+
+
+def cielab(color: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB "#rrggbb" colour."""
+    rgb = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    xyz = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b, \
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+    f = [t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in xyz]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def color_difference(a: str | tuple, b: str | tuple) -> float:
+    """CIEDE2000 colour difference of two "#rrggbb" colours (or L*a*b* triples); about 2 is a
+    just-noticeable difference, above 10 two colours read as different at a glance."""
+    (l1, a1, b1), (l2, a2, b2) = (cielab(x) if isinstance(x, str) else x for x in (a, b))
+    c_bar = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - math.sqrt(c_bar ** 7 / (c_bar ** 7 + 25 ** 7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
+    h1p, h2p = (math.degrees(math.atan2(b, a)) % 360 if c else 0.0 for a, b, c in ((a1p, b1, c1p), (a2p, b2, c2p)))
+    dh = 0.0 if c1p * c2p == 0 else (h2p - h1p + 180) % 360 - 180
+    d_l, d_c, d_h = l2 - l1, c2p - c1p, 2 * math.sqrt(c1p * c2p) * math.sin(math.radians(dh / 2))
+    l_bar, cp_bar = (l1 + l2) / 2, (c1p + c2p) / 2
+    if c1p * c2p == 0:
+        h_bar = h1p + h2p
+    elif abs(h1p - h2p) <= 180:
+        h_bar = (h1p + h2p) / 2
+    else:
+        h_bar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
+    t = (1 - 0.17 * math.cos(math.radians(h_bar - 30)) + 0.24 * math.cos(math.radians(2 * h_bar))
+         + 0.32 * math.cos(math.radians(3 * h_bar + 6)) - 0.20 * math.cos(math.radians(4 * h_bar - 63)))
+    s_l = 1 + 0.015 * (l_bar - 50) ** 2 / math.sqrt(20 + (l_bar - 50) ** 2)
+    s_c, s_h = 1 + 0.045 * cp_bar, 1 + 0.015 * cp_bar * t
+    r_t = -math.sin(math.radians(60 * math.exp(-(((h_bar - 275) / 25) ** 2)))) * 2 * math.sqrt(cp_bar ** 7 / (cp_bar ** 7 + 25 ** 7))
+    return math.sqrt((d_l / s_l) ** 2 + (d_c / s_c) ** 2 + (d_h / s_h) ** 2 + r_t * (d_c / s_c) * (d_h / s_h))
+
+
+# ------------------------------------------------------------------ attribution
+
+def is_osm_layer(unit_report: Mapping | None, columns: Iterable[str] = ()) -> bool:
+    """Whether the township layer comes from OpenStreetMap, which then has to be credited.
+
+    The rule, on what the reader recorded (`geodata.io.ReadReport.as_dict`, with the saved
+    workspace's source record merged in by `pages._shared.dataset`) and the layer's own columns:
+
+    - the file name contains "openstreetmap", or "osm" as a word of its own ("qingdao-osm.geojson",
+      "OSM乡镇.shp"; not "cosmos.shp");
+    - an attribute only OpenStreetMap exports carry (`OSM_ID_COLUMNS`, or any name starting "osm_")
+      is among the columns the file offered (`columns_available`), the columns used, or `columns`;
+    - a note of the report mentions OpenStreetMap.
+    """
+    report = unit_report or {}
+    filename = str(report.get("filename") or "").lower()
+    if "openstreetmap" in filename or re.search(r"(?<![a-z])osm(?![a-z])", filename):
+        return True
+    used = report.get("columns_used") or {}
+    names = [*(report.get("columns_available") or []), *(used.values() if isinstance(used, Mapping) else []), *columns]
+    if any(str(n).strip().lower() in OSM_ID_COLUMNS or str(n).strip().lower().startswith("osm_") for n in names):
+        return True
+    return any("openstreetmap" in str(note).lower() for note in report.get("notes") or [])
+
+
+def boundary_attribution(unit_report: Mapping | None, columns: Iterable[str] = ()) -> str | None:
+    """The map's attribution line for the township layer: OpenStreetMap's when `is_osm_layer`."""
+    return f"乡镇边界 {OSM_ATTRIBUTION}" if is_osm_layer(unit_report, columns) else None
+
+
+# ------------------------------------------------------------------ map clicks
+
+@dataclass(frozen=True)
+class MapSelection:
+    """What the planner last clicked on the map: a township (`key` = its code) or a facility
+    (`key` = its facility_id)."""
+
+    kind: Literal["unit", "facility"]
+    key: str
+
+
+def clicked_selection(event: dict | None) -> MapSelection | None:
+    """The township or facility last clicked, from st_folium's return value
+    (`returned_objects=["last_active_drawing"]`): facility markers carry `facility_id`, township
+    polygons `unit_code` in their properties; anything else (district outlines, nothing) is None."""
+    feature = (event or {}).get("last_active_drawing") or {}
+    props = feature.get("properties") or {}
+    for kind, prop in (("facility", "facility_id"), ("unit", "unit_code")):
+        value = props.get(prop)
+        if value is not None and str(value) != "":
+            return MapSelection(kind, str(value))
+    return None
+
+
+def clicked_unit_code(event: dict | None) -> str | None:
+    """The township code of the polygon last clicked on the map (st_folium's return value)."""
+    selection = clicked_selection(event)
+    return selection.key if selection and selection.kind == "unit" else None
+
+
+def clicked_facility_id(event: dict | None) -> str | None:
+    """The facility_id of the marker last clicked on the map (st_folium's return value)."""
+    selection = clicked_selection(event)
+    return selection.key if selection and selection.kind == "facility" else None
+
+
+# ------------------------------------------------------------------ maps
 
 def coverage_map(
     units: gpd.GeoDataFrame,
@@ -84,6 +255,9 @@ def coverage_map(
     indicator: str,
     facilities_by_unit: dict[str, list[str]] | None = None,
     height: int = 600,
+    colors: Mapping[str, str] | None = None,
+    attribution: str | None = None,
+    print_size_mm: tuple[float, float] | None = PRINT_MAP_SIZE_MM,
 ) -> folium.Map:
     """Choropleth of townships (covered / uncovered / not counted for the indicator), district
     outlines and facilities as circle markers coloured by class, with a legend.
@@ -94,119 +268,317 @@ def coverage_map(
         Per unit code: "covered", "uncovered", "out_of_scope" or "no_data" (the ledger holds no
         facility of the class: drawn neutral, never as uncovered).
     facilities
-        facility_id, name, facility_class, lon, lat (only the rows to draw).
+        facility_id, name, facility_class, lon, lat and, when present, operating_status (only the
+        rows to draw). Clicking a marker returns its facility_id (`clicked_selection`).
+    colors
+        class_id -> colour (`catalog_colors`); default `class_colors(class_names)`.
+    attribution
+        Plain text for the map's attribution line (e.g. `boundary_attribution(...)`), escaped here.
+    print_size_mm
+        (width, height) of the map on paper; the page's print CSS must give the map's iframe the
+        same size. None: printed at its screen size.
     """
-    fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=True, height=height)
-    minx, miny, maxx, maxy = units.total_bounds
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    labels = {"covered": "已覆盖", "uncovered": "未覆盖", "out_of_scope": "不计入本指标",
-              "no_data": "台账中无此类设施, 请确认"}
-    colors = {"covered": COVERED_COLOR, "uncovered": UNCOVERED_COLOR, "out_of_scope": OUT_OF_SCOPE_COLOR,
-              "no_data": NO_DATA_COLOR}
+    fmap = _base_map(units.total_bounds, height, attribution=attribution)
     facilities_by_unit = facilities_by_unit or {}
     shown = units[["code", "name", "district_name"]].copy()
     status = shown["code"].map(unit_status).fillna("out_of_scope")
     shown["unit_code"] = shown["code"]
     shown["name"] = shown["name"].map(html.escape)
     shown["district_name"] = shown["district_name"].map(html.escape)
-    shown["status"] = status.map(labels)
-    shown["fill"] = status.map(colors)
-    shown["facilities"] = shown["code"].map(lambda c: html.escape("、".join(facilities_by_unit.get(c, [])[:8]) or "无"))
+    shown["status"] = status.map(STATUS_LABELS)
+    shown["fill"] = status.map(STATUS_COLORS)
+    shown["facilities"] = shown["code"].map(lambda c: html.escape(_names_list(facilities_by_unit.get(c, []))))
     layer = gpd.GeoDataFrame(shown.drop(columns=["code"]), geometry=display_geometry(units), crs=units.crs)
     folium.GeoJson(
         layer.__geo_interface__,
         name="乡镇(街道)",
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555555", "weight": 0.6, "fillOpacity": 0.55},
         highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "district_name", "status", "facilities"],
-                                      aliases=["乡镇(街道)", "所属区县", html.escape(indicator), "设施"], sticky=True),
+        tooltip=_tooltip(["name", "district_name", "status", "facilities"],
+                         ["乡镇(街道)", "所属区县", "本指标", "设施"], sticky=True),
     ).add_to(fmap)
     districts = units.dissolve("district_code", as_index=False)[["district_code", "geometry"]]
     districts["geometry"] = shapely.set_precision(districts.geometry.simplify(SIMPLIFY_TOLERANCE_DEG).to_numpy(), 1e-5)
     folium.GeoJson(districts.__geo_interface__, name="区县界线", interactive=False,
                    style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2}).add_to(fmap)
-    palette = class_colors(list(class_names))
+    palette = dict(colors) if colors else class_colors(class_names)
     pts = facilities.dropna(subset=["lon", "lat"])
     if len(pts):
+        state = pts["operating_status"] if "operating_status" in pts else pd.Series("", index=pts.index)
         fc = gpd.GeoDataFrame(
-            {"name": pts["name"].astype(str).map(html.escape).to_numpy(),
+            {"facility_id": pts["facility_id"].astype(str).to_numpy(),
+             "name": pts["name"].astype(str).map(html.escape).to_numpy(),
              "class_name": pts["facility_class"].map(class_names).fillna("未识别类别").map(html.escape).to_numpy(),
-             "color": pts["facility_class"].map(palette).fillna("#000000").to_numpy()},
+             "state": state.fillna("").astype(str).replace("", "—").map(html.escape).to_numpy(),
+             "color": pts["facility_class"].map(palette).fillna(UNKNOWN_CLASS_COLOR).to_numpy()},
             geometry=gpd.points_from_xy(pts["lon"].round(5), pts["lat"].round(5)), crs=4326)
         folium.GeoJson(
             fc.__geo_interface__, name="设施",
-            marker=folium.CircleMarker(radius=4, weight=1, fill=True, fill_opacity=0.9),
+            marker=folium.CircleMarker(radius=4.5, weight=1, fill=True, fill_opacity=0.95),
             style_function=lambda f: {"color": "#ffffff", "fillColor": f["properties"]["color"]},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "class_name"], aliases=["设施", "类别"]),
+            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+            tooltip=_tooltip(["name", "class_name", "state"], ["设施", "类别", "状态"], sticky=False),
         ).add_to(fmap)
-    present = [c for c in class_names if c in set(pts["facility_class"].dropna())]
-    drawn = set(status)
-    _add_legend(fmap, indicator, [(labels[k], colors[k]) for k in labels if k in drawn],
-                [(class_names[c], palette[c]) for c in present])
+    drawn = set(pts["facility_class"].dropna())
+    status_counts = status.value_counts()
+    _add_legend(fmap, indicator,
+                [(f"{STATUS_LABELS[k]} ({status_counts[k]})", STATUS_COLORS[k]) for k in STATUS_LABELS if k in status_counts],
+                [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn])
     folium.LayerControl(collapsed=True).add_to(fmap)
+    fmap.add_child(_Behaviour(units.total_bounds, print_size_mm))
     return localize_assets(fmap)
 
 
-class _Legend(MacroElement):
+def _names_list(names: list[str], limit: int = 8) -> str:
+    if not names:
+        return "无"
+    more = f" 等 {len(names)} 个" if len(names) > limit else ""
+    return "、".join(map(str, names[:limit])) + more
+
+
+def _tooltip(fields: list[str], aliases: list[str], *, sticky: bool) -> folium.GeoJsonTooltip:
+    """Tooltips placed on the side with room (direction auto), width-bounded, kept inside the map
+    and closed by a click (`_Behaviour`)."""
+    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=sticky, direction="auto", class_name="mz-tip")
+
+
+def _base_map(bounds, height: int, *, attribution: str | None = None) -> folium.Map:
+    """Blank map fitted to `bounds` (minx, miny, maxx, maxy in degrees) with the Chinese zoom
+    buttons, full-screen button, metric scale bar and the attribution line."""
+    fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=False, zoom_control=False, zoom_snap=0.25,
+                      height=height)
+    minx, miny, maxx, maxy = bounds
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap.add_child(_Controls(attribution))
+    Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏", force_separate_button=True).add_to(fmap)
+    return fmap
+
+
+class _Controls(MacroElement):
+    """Zoom buttons titled 放大/缩小, a metric-only scale bar in 米/千米, the attribution line."""
+
     _template = Template("""
-{% macro html(this, kwargs) %}{% endmacro %}
 {% macro script(this, kwargs) %}
-var legend_{{ this.get_name() }} = L.control({position: 'bottomright'});
-legend_{{ this.get_name() }}.onAdd = function () {
-  var div = L.DomUtil.create('div', 'mz-legend');
-  div.style.cssText = 'background:#fff;padding:6px 8px;border:1px solid #999;border-radius:4px;font:12px sans-serif;max-height:320px;overflow:auto;';
-  div.innerHTML = {{ this.body|tojson }};
-  return div;
-};
-legend_{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+(function (map) {
+  L.control.zoom({position: 'topleft', zoomInTitle: '放大', zoomOutTitle: '缩小'}).addTo(map);
+  var Scale = L.Control.Scale.extend({
+    _updateMetric: function (maxMeters) {
+      var meters = this._getRoundNum(maxMeters);
+      this._updateScale(this._mScale, meters < 1000 ? meters + ' 米' : (meters / 1000) + ' 千米', meters / maxMeters);
+    }
+  });
+  new Scale({position: 'bottomleft', metric: true, imperial: false, maxWidth: 140}).addTo(map);
+  if (map.attributionControl) {
+    map.attributionControl.setPrefix('Leaflet');
+    {% if this.attribution %}map.attributionControl.addAttribution({{ this.attribution|tojson }});{% endif %}
+  }
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, attribution: str | None) -> None:
+        super().__init__()
+        self._name = "MzControls"
+        self.attribution = html.escape(attribution) if attribution else ""
+
+
+class _Behaviour(MacroElement):
+    """Tooltips kept inside the map and closed by a click; Chinese title of the layer button; the
+    map refitted to its area when printed. With `print_size_mm` (width, height) the map's frame
+    takes that size for printing (the page's print CSS must give it the same, see
+    `PRINT_MAP_SIZE_MM`); the screen view comes back after printing."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>
+  .leaflet-tooltip.mz-tip { white-space: normal; width: max-content; max-width: min(300px, 45vw); }
+  .leaflet-tooltip.mz-tip table { border-collapse: collapse; }
+  .leaflet-tooltip.mz-tip th { text-align: left; padding-right: 6px; white-space: nowrap; vertical-align: top; }
+  .leaflet-tooltip.mz-tip td { min-width: 6em; overflow-wrap: anywhere; }
+  .leaflet-interactive:focus:not(:focus-visible) { outline: none; }
+  .mz-printing .folium-map, .mz-printing #map_div { height: 100vh !important; }
+  @media print {
+    .mz-printing .folium-map, .mz-printing #map_div { height: 100vh !important; }
+    .leaflet-top.leaflet-left, .leaflet-control-layers, .leaflet-tooltip { display: none !important; }
+    .mz-legend .mz-legend-toggle { display: none !important; }
+    .mz-legend .mz-legend-body { display: block !important; max-height: none !important; overflow: visible !important; }
+  }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function (map) {
+  var bounds = L.latLngBounds({{ this.bounds|tojson }});
+  // Fit the area beside the legend when that costs little scale (at most half a zoom step).
+  function fitArea() {
+    var legend = map.getContainer().querySelector('.mz-legend:not(.mz-collapsed)');
+    var pad = legend ? legend.offsetWidth + 10 : 0;
+    var keep = pad && map.getBoundsZoom(bounds, false, L.point(pad, 0)) >= map.getBoundsZoom(bounds, false) - 0.5;
+    map.fitBounds(bounds, {animate: false, paddingBottomRight: keep ? [pad, 0] : [0, 0]});
+  }
+  fitArea();
+  var open = null;
+  function keepInside() {
+    var el = open && open.getElement && open.getElement();
+    if (!el) return;
+    el.style.translate = '';
+    var m = map.getContainer().getBoundingClientRect(), r = el.getBoundingClientRect(), dx = 0, dy = 0;
+    if (r.left < m.left + 4) dx = m.left + 4 - r.left; else if (r.right > m.right - 4) dx = m.right - 4 - r.right;
+    if (r.top < m.top + 4) dy = m.top + 4 - r.top; else if (r.bottom > m.bottom - 4) dy = m.bottom - 4 - r.bottom;
+    if (dx || dy) el.style.translate = dx + 'px ' + dy + 'px';
+  }
+  map.on('tooltipopen', function (e) { open = e.tooltip; keepInside(); });
+  map.on('tooltipclose', function (e) { if (open === e.tooltip) open = null; });
+  map.on('mousemove', keepInside);
+  map.on('click', function () { if (open) { map.closeTooltip(open); open = null; } });
+  document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {
+    a.title = '图层'; a.setAttribute('aria-label', '图层');
+  });
+  // Printing: the browser lays the page out for paper without running scripts, so the map takes
+  // its printed size here, before that (beforeprint), and is fitted to its area at that size.
+  var printSize = {{ this.print_size_mm|tojson }}, frame = null, saved = null;
+  try { frame = window.frameElement; } catch (e) { frame = null; }
+  function beforePrint() {
+    if (saved !== null) return;
+    saved = {center: map.getCenter(), zoom: map.getZoom(), frameCss: frame ? frame.style.cssText : null};
+    if (printSize) {
+      document.documentElement.classList.add('mz-printing');
+      if (frame) {
+        frame.style.setProperty('width', printSize[0] + 'mm', 'important');
+        frame.style.setProperty('height', printSize[1] + 'mm', 'important');
+      }
+    }
+    map.invalidateSize({animate: false, pan: false});
+    fitArea();
+  }
+  function afterPrint() {
+    if (saved === null) return;
+    document.documentElement.classList.remove('mz-printing');
+    if (frame && saved.frameCss !== null) frame.style.cssText = saved.frameCss;
+    map.invalidateSize({animate: false, pan: false});
+    map.setView(saved.center, saved.zoom, {animate: false});
+    saved = null;
+  }
+  window.addEventListener('beforeprint', beforePrint);
+  window.addEventListener('afterprint', afterPrint);
+  if (window.matchMedia) {
+    var mq = window.matchMedia('print');
+    var onChange = function (e) { if (e.matches) beforePrint(); else afterPrint(); };
+    if (mq.addEventListener) mq.addEventListener('change', onChange); else if (mq.addListener) mq.addListener(onChange);
+  }
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, bounds, print_size_mm: tuple[float, float] | None = None) -> None:
+        super().__init__()
+        self._name = "MzBehaviour"
+        minx, miny, maxx, maxy = (float(v) for v in bounds)
+        self.bounds = [[miny, minx], [maxy, maxx]]
+        self.print_size_mm = list(print_size_mm) if print_size_mm else None
+
+
+class _Legend(MacroElement):
+    """A compact legend at the bottom right: collapsible (state kept for the browser tab), at most
+    45% of the map wide, its body scrolling within the map's height; classes in two columns when
+    there are many. Printed in full."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>
+  .mz-legend { background: rgba(255,255,255,0.94); border: 1px solid #999; border-radius: 4px;
+               font: 11px/1.35 "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: #222; box-shadow: 0 1px 4px rgba(0,0,0,.2); }
+  .mz-legend .mz-legend-toggle { display: flex; justify-content: space-between; gap: 8px; padding: 3px 7px; cursor: pointer;
+               font-weight: bold; color: #222; text-decoration: none; user-select: none; }
+  .mz-legend .mz-legend-body { padding: 0 7px 5px 7px; overflow-y: auto; overflow-x: hidden; }
+  .mz-legend.mz-collapsed .mz-legend-body { display: none; }
+  .mz-legend .mz-legend-title { font-weight: bold; margin: 1px 0 2px 0; overflow-wrap: anywhere; }
+  .mz-legend .mz-legend-head { font-weight: bold; margin: 4px 0 1px 0; }
+  .mz-legend .mz-legend-grid { display: grid; grid-template-columns: minmax(0, auto); column-gap: 10px; }
+  .mz-legend .mz-legend-grid.mz-two { grid-template-columns: repeat(2, minmax(0, auto)); }
+  .mz-legend .mz-row { display: flex; align-items: flex-start; gap: 4px; }
+  .mz-legend .mz-sw { flex: none; width: 10px; height: 10px; margin-top: 2px; border: 1px solid rgba(0,0,0,.25); }
+  .mz-legend .mz-sw.mz-pt { border-radius: 50%; }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function (map) {
+  var KEY = 'mz-legend-collapsed';
+  var legend = L.control({position: 'bottomright'});
+  legend.onAdd = function () {
+    var div = L.DomUtil.create('div', 'mz-legend leaflet-control');
+    var toggle = L.DomUtil.create('a', 'mz-legend-toggle', div);
+    toggle.href = '#'; toggle.setAttribute('role', 'button');
+    var body = L.DomUtil.create('div', 'mz-legend-body', div);
+    body.innerHTML = {{ this.body|tojson }};
+    var collapsed = false;
+    try { collapsed = window.sessionStorage.getItem(KEY) === '1'; } catch (e) {}
+    function show() {
+      div.classList.toggle('mz-collapsed', collapsed);
+      toggle.innerHTML = '<span>图例</span><span>' + (collapsed ? '展开 ▸' : '收起 ▾') + '</span>';
+      toggle.title = collapsed ? '展开图例' : '收起图例';
+      toggle.setAttribute('aria-expanded', collapsed ? 'false' : 'true');
+    }
+    function fit() {
+      var size = map.getSize();
+      div.style.maxWidth = Math.max(150, Math.floor(size.x * 0.45)) + 'px';
+      body.style.maxHeight = Math.max(60, size.y - 130) + 'px';
+    }
+    L.DomEvent.on(toggle, 'click', function (e) {
+      L.DomEvent.preventDefault(e);
+      collapsed = !collapsed;
+      try { window.sessionStorage.setItem(KEY, collapsed ? '1' : '0'); } catch (err) {}
+      show();
+    });
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    map.on('resize', fit);
+    show(); fit();
+    return div;
+  };
+  legend.addTo(map);
+})({{ this._parent.get_name() }});
 {% endmacro %}
 """)
 
     def __init__(self, body: str) -> None:
         super().__init__()
+        self._name = "MzLegend"
         self.body = body
 
 
 def _add_legend(fmap, title: str, areas: list[tuple[str, str]], points: list[tuple[str, str]]) -> None:
-    def swatch(color: str, round_: bool) -> str:
-        radius = "50%" if round_ else "2px"
-        return f'<span style="display:inline-block;width:12px;height:12px;background:{color};border-radius:{radius};margin-right:4px;vertical-align:middle"></span>'
-    rows = [f"<b>{html.escape(title)}</b>"]
-    rows += [f"<div>{swatch(c, False)}{html.escape(label)}</div>" for label, c in areas]
+    """Legend rows: `areas` and `points` are (label, colour) pairs; labels are escaped here."""
+    def row(label: str, color: str, point: bool) -> str:
+        return (f'<div class="mz-row"><span class="mz-sw{" mz-pt" if point else ""}" style="background:{html.escape(color)}">'
+                f"</span><span>{html.escape(label)}</span></div>")
+    parts = [f'<div class="mz-legend-title">{html.escape(title)}</div>', '<div class="mz-legend-grid">']
+    parts += [row(label, c, False) for label, c in areas]
+    parts.append("</div>")
     if points:
-        rows.append("<b>设施类别</b>")
-        rows += [f"<div>{swatch(c, True)}{html.escape(label)}</div>" for label, c in points]
-    fmap.add_child(_Legend("".join(rows)))
-
-
-__all__ = ["coverage_map", "localize_assets", "display_geometry", "class_colors", "Element"]
-
-
-def clicked_unit_code(event: dict | None) -> str | None:
-    """The township code of the polygon last clicked on the map (st_folium's return value)."""
-    feature = (event or {}).get("last_active_drawing") or {}
-    code = (feature.get("properties") or {}).get("unit_code")
-    return str(code) if code else None
+        parts.append('<div class="mz-legend-head">设施类别</div>')
+        parts.append(f'<div class="mz-legend-grid{" mz-two" if len(points) > 8 else ""}">')
+        parts += [row(label, c, True) for label, c in points]
+        parts.append("</div>")
+    fmap.add_child(_Legend("".join(parts)))
 
 
 def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, areas: gpd.GeoDataFrame | None = None,
                  *, height: int = 420) -> folium.Map:
     """Townships in grey with the problem points (red) and problem areas (orange) on top."""
-    fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=True, height=height)
     minx, miny, maxx, maxy = units.total_bounds
     if points is not None and len(points.dropna(subset=["lon", "lat"])):
         p = points.dropna(subset=["lon", "lat"])
         minx, miny = min(minx, p["lon"].min()), min(miny, p["lat"].min())
         maxx, maxy = max(maxx, p["lon"].max()), max(maxy, p["lat"].max())
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap = _base_map((minx, miny, maxx, maxy), height)
     base = gpd.GeoDataFrame({"name": units["name"].map(html.escape)}, geometry=display_geometry(units), crs=units.crs)
     folium.GeoJson(base.__geo_interface__, style_function=lambda f: {"fillColor": "#dddddd", "color": "#777777", "weight": 0.5, "fillOpacity": 0.5},
-                   tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["乡镇(街道)"])).add_to(fmap)
+                   tooltip=_tooltip(["name"], ["乡镇(街道)"], sticky=True)).add_to(fmap)
     if areas is not None and len(areas):
         shown = gpd.GeoDataFrame({"kind": areas["kind"].map({"gap": "缝隙", "overlap": "重叠"}), "area": areas["area_m2"].round(0)},
                                  geometry=shapely.set_precision(areas.geometry.to_numpy(), 1e-6), crs=areas.crs)
         folium.GeoJson(shown.__geo_interface__, style_function=lambda f: {"fillColor": "#ff8c00", "color": "#ff4500", "weight": 2, "fillOpacity": 0.8},
-                       tooltip=folium.GeoJsonTooltip(fields=["kind", "area"], aliases=["问题", "面积(㎡)"])).add_to(fmap)
+                       tooltip=_tooltip(["kind", "area"], ["问题", "面积(㎡)"], sticky=True)).add_to(fmap)
     if points is not None:
         p = points.dropna(subset=["lon", "lat"])
         if len(p):
@@ -215,5 +587,11 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
                                   geometry=gpd.points_from_xy(p["lon"].round(6), p["lat"].round(6)), crs=4326)
             folium.GeoJson(fc.__geo_interface__, marker=folium.CircleMarker(radius=6, weight=2, fill=True, fill_opacity=0.9),
                            style_function=lambda f: {"color": "#ffffff", "fillColor": "#d62728"},
-                           tooltip=folium.GeoJsonTooltip(fields=["id", "name"], aliases=["编号", "名称"])).add_to(fmap)
+                           tooltip=_tooltip(["id", "name"], ["编号", "名称"], sticky=False)).add_to(fmap)
+    fmap.add_child(_Behaviour((minx, miny, maxx, maxy)))
     return localize_assets(fmap)
+
+
+__all__ = ["coverage_map", "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors",
+           "color_difference", "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection",
+           "clicked_unit_code", "clicked_facility_id", "Element"]

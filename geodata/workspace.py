@@ -25,7 +25,7 @@ MAPPING_FILE = "class_mapping.json"
 STATUS_MAPPING_FILE = "status_mapping.json"
 #: Report fields kept as the record of where the saved data came from (shown wherever the source
 #: is named: 数据, 数据质量, report footnotes), since the saved copy is a normalised WGS84 CSV.
-UNIT_PROVENANCE = ("filename", "rows", "encoding", "crs", "crs_inferred", "columns_used", "notes",
+UNIT_PROVENANCE = ("filename", "rows", "encoding", "crs", "crs_inferred", "columns_used", "columns_available", "notes",
                    "repaired_geometries", "dropped_empty_geometries")
 FACILITY_PROVENANCE = ("filename", "rows", "encoding", "sheets", "columns_used", "notes", "swapped", "bad_coordinates")
 PREPARE_PROVENANCE = ("point_system", "point_system_label", "point_system_detection")

@@ -1,5 +1,7 @@
 """The map page in a real browser (Playwright driving Debian's chromium): township polygons and
-facility markers are drawn, and nothing is requested from any host but the app's own."""
+facility markers are drawn, nothing is requested from any host but the app's own, the controls are
+Chinese (full-screen button included), clicks show townships and facilities, the legend and
+tooltips stay inside the map, printing gives one A4 landscape sheet, the map image downloads."""
 import os
 import re
 import socket
@@ -55,6 +57,30 @@ def server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+def map_frame(page):
+    """(iframe element, frame) of the streamlit-folium map, once its shapes are drawn."""
+    frame_el = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=60000)
+    frame = frame_el.content_frame()
+    frame.wait_for_selector("path.leaflet-interactive", timeout=60000)
+    return frame_el, frame
+
+
+def rect(frame, selector: str) -> dict:
+    return frame.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); "
+                                            "return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; }")
+
+
+def inside(inner: dict, outer: dict) -> bool:
+    return (inner["left"] >= outer["left"] and inner["top"] >= outer["top"] and inner["right"] <= outer["right"]
+            and inner["bottom"] <= outer["bottom"])
+
+
+# The first facility marker that is not covered by a control (legend, buttons): its index.
+FREE_MARKER = """() => [...document.querySelectorAll("path.leaflet-interactive[stroke='#ffffff']")].findIndex(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === e; })"""
+
+
 def test_map_draws_townships_and_facilities_offline(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -65,16 +91,29 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
         page.on("request", lambda r: requested.append(r.url))
         try:
             page.goto(f"{server}/coverage_map")
-            frame_el = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=60000)
-            frame = frame_el.content_frame()
-            frame.wait_for_selector("path.leaflet-interactive", timeout=60000)
+            frame_el, frame = map_frame(page)
             page.wait_for_timeout(1500)
             fills = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => [e.getAttribute('fill'), e.getAttribute('stroke')])")
             caption = page.get_by_text(re.compile(r"共 \d+ 个乡镇")).inner_text()
+            titles = frame.eval_on_selector_all(".leaflet-control a[title]", "els => els.map(e => e.title)")
+            scale = frame.locator(".leaflet-control-scale").inner_text()
             # clicking a township shows its details beside the map
             frame.locator("path.leaflet-interactive[fill='#e4572e']").first.click(force=True)
             page.get_by_text("本指标:").wait_for(timeout=30000)
             details = page.get_by_text("本指标:").inner_text()
+            # clicking a facility shows its name, class, status, address and township
+            frame_el, frame = map_frame(page)
+            marker = frame.locator("path.leaflet-interactive[stroke='#ffffff']").nth(frame.evaluate(FREE_MARKER))
+            marker.scroll_into_view_if_needed()
+            at = marker.bounding_box()  # hovering brings the marker to the front: keep its position, not its index
+            x, y = at["x"] + at["width"] / 2, at["y"] + at["height"] / 2
+            page.mouse.move(x, y)
+            tooltip = frame.locator(".leaflet-tooltip").inner_text(timeout=10000)
+            page.mouse.click(x, y)
+            page.get_by_text("所属乡镇(街道)").wait_for(timeout=30000)
+            panel = page.locator(".st-key-map_details").inner_text()
+            tooltip_after_click = frame.locator(".leaflet-tooltip").count()
+            page.screenshot(path=str(tmp_path / "map_facility.png"))
         except Exception:
             page.screenshot(path=str(tmp_path / "map_failure.png"), full_page=True)
             raise
@@ -89,7 +128,130 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
     hosts = {urlparse(u).hostname for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")}
     assert hosts <= {"127.0.0.1", "localhost"}, f"off-host requests: {sorted(hosts)}"
     assert any("/app/static/leaflet-1.9.4/leaflet.js" in u for u in requested)
+    assert any("/app/static/leaflet.fullscreen-3.0.0/Control.FullScreen.js" in u for u in requested)
+    assert {"放大", "缩小", "全屏显示", "图层"} <= set(titles), titles
+    assert "千米" in scale and "mi" not in scale and "ft" not in scale
     assert "未覆盖" in details  # the clicked township was an uncovered one
+    name = tooltip.split("设施", 1)[1].split("类别", 1)[0].strip()  # tooltip rows: 设施 <name> 类别 <class> 状态 ...
+    assert name and name in panel, (tooltip, panel)
+    for label in ("类别", "状态", "地址", "所属乡镇(街道)"):
+        assert label in panel, panel
+    assert tooltip_after_click == 0  # a click closes the tooltip
+
+
+def test_legend_fits_and_tooltips_stay_inside_the_map(server, tmp_path):
+    """All classes on the map: the legend stays inside the map box (scrolling within it, never cut
+    off) and can be collapsed; tooltips anywhere on the map are never clipped by its edges."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        try:
+            page.goto(f"{server}/coverage_map")
+            map_frame(page)
+            page.get_by_text("显示全部类别设施").click()
+            page.wait_for_timeout(1500)
+            frame_el, frame = map_frame(page)
+            page.wait_for_timeout(1000)
+            box = rect(frame, ".leaflet-container")
+            legend = rect(frame, ".mz-legend")
+            body = frame.eval_on_selector(".mz-legend-body", "e => [e.scrollHeight, e.clientHeight, getComputedStyle(e).overflowY]")
+            classes = frame.locator(".mz-legend .mz-pt").count()
+            page.screenshot(path=str(tmp_path / "map_all_classes.png"))
+            clipped = []
+            frame_box = frame_el.bounding_box()
+            for fx in (0.02, 0.3, 0.52, 0.7, 0.97):
+                for fy in (0.03, 0.5, 0.97):
+                    page.mouse.move(frame_box["x"] + fx * frame_box["width"], frame_box["y"] + fy * frame_box["height"])
+                    page.wait_for_timeout(150)
+                    if frame.locator(".leaflet-tooltip").count() and not inside(rect(frame, ".leaflet-tooltip"), box):
+                        clipped.append((fx, fy))
+            frame.locator(".mz-legend-toggle").click()
+            collapsed = rect(frame, ".mz-legend")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "legend_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert classes >= 10  # all classes mode: many classes in the legend
+    assert inside(legend, box), (legend, box)
+    assert legend["right"] - legend["left"] <= 0.5 * (box["right"] - box["left"])
+    assert body[2] == "auto" and body[1] <= box["bottom"] - box["top"]
+    assert collapsed["bottom"] - collapsed["top"] < 40  # collapsed to its title bar
+    assert not clipped, f"tooltips cut off by the map edge at {clipped}"
+
+
+def test_print_gives_one_a4_landscape_sheet(server, tmp_path):
+    """Printing the map page: one A4 landscape sheet with the title, the map with its legend and
+    scale bar; no sidebar, widgets or details panel. The map is fitted to the paper and the screen
+    view comes back afterwards."""
+    import unicodedata
+
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{server}/coverage_map")
+            frame_el, frame = map_frame(page)
+            page.wait_for_timeout(1500)
+            indicator = page.locator("[data-testid='stSelectbox']").filter(has_text="指标").locator("input").input_value() or \
+                page.locator("[data-testid='stSelectbox']").filter(has_text="指标").inner_text().split("\n")[-1]
+            size_before = frame_el.bounding_box()
+            # as the browser's print command: beforeprint, then layout with print media
+            page.pdf(path=str(tmp_path / "map.pdf"), format="A4", landscape=True, print_background=True,
+                     prefer_css_page_size=True)
+            page.wait_for_timeout(500)
+            size_after = frame_el.bounding_box()
+            page.emulate_media(media="print")  # print preview as a picture, for a person to look at
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(tmp_path / "map_print_media.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "print_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    pdf = PdfReader(str(tmp_path / "map.pdf"))
+    assert len(pdf.pages) == 1
+    width, height = float(pdf.pages[0].mediabox.width), float(pdf.pages[0].mediabox.height)
+    assert width > height and abs(width - 842) < 3 and abs(height - 595) < 3  # A4 landscape, points
+    text = unicodedata.normalize("NFKC", pdf.pages[0].extract_text()).replace(" ", "")
+    assert "全部区县" in text and "千米" in text and "已覆盖" in text  # title, scale bar, legend
+    if indicator:
+        assert unicodedata.normalize("NFKC", indicator).replace(" ", "")[:12] in text
+    for screen_only in ("计入覆盖的设施状态", "导出地图图片", "点击地图上的"):
+        assert screen_only not in text
+    assert size_after == size_before  # the screen layout is back after printing
+
+
+def test_export_map_image_is_a_300_dpi_thematic_map(server, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        try:
+            page.goto(f"{server}/coverage_map")
+            map_frame(page)
+            page.get_by_role("button", name=re.compile("导出地图图片")).click()
+            with page.expect_download(timeout=120000) as download:
+                page.get_by_role("button", name=re.compile("PNG")).click()
+            path = tmp_path / download.value.suggested_filename
+            download.value.save_as(path)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "export_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert path.suffix == ".png"
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert round(image.info["dpi"][0]) == 300
+        assert image.width >= 2500 and image.width > image.height  # 10 x 7.5 in at 300 dpi
 
 
 def test_upload_save_and_back_to_demo(server, tmp_path, qingdao_path):

@@ -1,0 +1,70 @@
+"""The map page under AppTest: its choices survive page changes; the print layout is on the page.
+(The map itself is an unknown element here; tests/e2e/test_map_browser.py clicks it.)"""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def navigation_as_on_a_running_server(monkeypatch):
+    """Every run goes through app.py's st.navigation, as on a server after its first visit (see
+    tests/test_pages.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def map_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("MZ_WORKSPACE", str(tmp_path / "ws"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/coverage_map.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def widgets(at):
+    indicator = next(s for s in at.selectbox if s.label == "指标")
+    district = next(s for s in at.selectbox if s.label == "区县")
+    show_all = next(t for t in at.toggle if t.label == "显示全部类别设施")
+    return indicator, district, show_all
+
+
+def test_map_choices_survive_page_changes(map_page):
+    at = map_page
+    indicator, district, show_all = widgets(at)
+    indicator.select(indicator.options[2]).run()
+    chosen_indicator = indicator.options[2]
+    _, district, _ = widgets(at)
+    district.select("郧阳区").run()
+    widgets(at)[2].set_value(True).run()
+    for other in ("pages/indicators.py", "pages/overview.py"):
+        at.switch_page(other).run()
+        assert not at.exception, at.exception
+        at.switch_page("pages/coverage_map.py").run()
+        assert not at.exception, at.exception
+        indicator, district, show_all = widgets(at)
+        assert (indicator.value, district.value, show_all.value) == (chosen_indicator, "郧阳区", True)
+    assert any("共 19 个乡镇(街道)" in c.value for c in at.caption)  # 郧阳区 only
+
+
+def test_print_layout_export_and_details_prompt_are_on_the_page(map_page):
+    at = map_page
+    css = next(h.proto.body for h in at.get("html") if "@page" in h.proto.body)
+    assert "size: A4 landscape" in css and "@media print" in css
+    assert '[data-testid="stSidebar"]' in css and ".st-key-map_controls" in css and ".st-key-map_details" in css
+    assert "mz-print-title" in css  # the title printed above the map
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["PNG 图片(300dpi)", "PDF(矢量)"]
+    assert any("点击地图上的乡镇(街道)或设施查看详情" in c.value for c in at.caption)
+    assert any(s.value == "详情" for s in at.subheader)
