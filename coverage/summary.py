@@ -93,3 +93,20 @@ def uncovered_summary(coverage: pd.DataFrame, uncovered: pd.DataFrame) -> pd.Dat
     out["sentence"] = [f"{d} {u} 个未覆盖, " + (f"补齐其中 {n} 个即可达标" if n else "已达标(其余为超出目标的覆盖空间)")
                        for d, u, n in zip(out["district_name"], out["uncovered"], out["needed"])]
     return out.drop(columns=["district_code"])
+
+
+#: What each page adds after the notice, by what it shows.
+NO_DATA_CONSEQUENCE = {
+    "overview": "相应指标的数字仅供参考, 请确认后再使用。",
+    "table": "表中数字按 0 个设施计算, 不能说明没有建设; 请确认台账是否包含这类设施。",
+    "map": "地图不按未覆盖着色。",
+    "list": "这些单元列为未覆盖只因台账没有此类设施, 请先确认台账。",
+}
+
+
+def no_data_notice(class_names, shown: str = "table") -> str:
+    """The one notice every page gives when the ledger holds no facility of a class:
+    '台账中无此类设施, 请确认: 台账中没有「未成年人保护工作站」类设施, 无法判断是没有建设还是没有报送; …'."""
+    names = "、".join(dict.fromkeys(str(n) for n in class_names))
+    return (f"{NO_DATA_MESSAGE}: 台账中没有「{names}」类设施, 无法判断是没有建设还是没有报送; "
+            + NO_DATA_CONSEQUENCE.get(shown, ""))

@@ -7,9 +7,10 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from coverage.assign import COUNTED_STATUSES
-from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE, UNIT_STATUSES, unit_statuses
+from coverage.evaluate import AREA_CODE, UNIT_STATUSES, unit_statuses
 from coverage.quality import quality_summary
 from geodata.webmap import PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, coverage_map
+from coverage.summary import no_data_notice
 from pages import _shared
 from reporting.excel import safe_filename
 from reporting.meeting_pack import PackData, indicator_maps
@@ -54,8 +55,7 @@ with st.container(key="map_controls"):
 target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
 status = unit_statuses(units, res, target["target_id"], _shared.config())
 if bool(target["no_data"]):
-    st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc(target['class_name'])}」类设施, 无法判断是没有建设还是没有报送; "
-               "地图不按未覆盖着色。")
+    st.warning(_shared.esc(no_data_notice([target["class_name"]], "map")))
 
 shown_units = units if district == "全部" else units[units["district_name"] == district]
 pts = assigned[assigned["status"].eq("assigned") & assigned["unit_code"].isin(shown_units["code"])]

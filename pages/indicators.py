@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE
+from coverage.summary import no_data_notice
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -18,8 +19,7 @@ choice = st.selectbox("指标", indicators, **_shared.remembered("indicator_choi
 sub = cov[cov["indicator"] == choice]
 no_data = bool(sub["no_data"].any())
 if no_data:
-    st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc(sub['class_name'].iloc[0])}」类设施, 下表数字按 0 个设施计算, "
-               "不能说明没有建设; 请确认台账是否包含这类设施。")
+    st.warning(_shared.esc(no_data_notice([sub["class_name"].iloc[0]], "table")))
 sub = pd.concat([sub[sub["district_code"] == AREA_CODE], sub[sub["district_code"] != AREA_CODE]])  # 全市 first
 shown = sub[["district_name", "units_covered", "units_total", "rate", "target_rate", "units_needed", "met", "binding", "level",
              "facilities_in_ledger"]]

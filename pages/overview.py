@@ -3,7 +3,7 @@ by how much, and a way to its details."""
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
-from coverage.summary import area_sentence, district_gaps, district_sentence
+from coverage.summary import area_sentence, district_gaps, district_sentence, no_data_notice
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -35,8 +35,7 @@ st.caption(f"规划: {_shared.esc(plan)} · 目标年份: {'、'.join(map(str, y
            f"已达标 {int(checked['met'].fillna(False).astype(bool).sum())} 项"
            + (f", {len(no_data)} 项台账中无此类设施(待确认)" if len(no_data) else ""))
 if len(no_data):
-    st.warning(f"台账中没有以下类别的设施: {_shared.esc('、'.join(dict.fromkeys(no_data['class_name'])))}。"
-               "可能是这类设施没有报送, 而不是没有建设; 相应指标的数字仅供参考, 请确认后再使用。")
+    st.warning(_shared.esc(no_data_notice(no_data["class_name"], "overview")))
 
 cols = st.columns(3)
 for i, row in enumerate(area.itertuples(index=False)):

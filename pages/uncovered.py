@@ -2,7 +2,7 @@
 import streamlit as st
 
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
-from coverage.summary import uncovered_summary, uncovered_with_gaps
+from coverage.summary import no_data_notice, uncovered_summary, uncovered_with_gaps
 from pages import _shared
 
 plan = _shared.current_plan()
@@ -26,8 +26,7 @@ no_data_ids = set(area.loc[area["no_data"].astype(bool), "target_id"])
 st.markdown(f"共 **{len(rows)}** 个未覆盖单元")
 if no_data_ids & set(rows["target_id"]):
     names = area.loc[area["target_id"].isin(no_data_ids & set(rows["target_id"])), "class_name"]
-    st.warning(f"{NO_DATA_MESSAGE}: 台账中没有「{_shared.esc('、'.join(dict.fromkeys(names)))}」类设施, "
-               "这些单元列为未覆盖只因台账没有此类设施, 请先确认台账。")
+    st.warning(_shared.esc(no_data_notice(names, "list")))
 summary = uncovered_summary(res.coverage, rows)
 if len(summary):
     st.markdown("**各区县需补齐多少**(未覆盖的单元中, 补齐几个即可达到目标)")
