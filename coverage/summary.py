@@ -90,7 +90,7 @@ def uncovered_summary(coverage: pd.DataFrame, uncovered: pd.DataFrame) -> pd.Dat
     out = (rows.groupby(["target_id", "indicator", "district_code", "district_name"], sort=False)
            .agg(uncovered=("unit_code", "size"), needed=("district_needed", "first")).reset_index())
     out["needed"] = pd.to_numeric(out["needed"], errors="coerce").fillna(0).astype(int)
-    out["sentence"] = [f"{d} {u} 个未覆盖, " + (f"补齐其中 {n} 个即可达标" if n else "已达标(其余为超出目标的覆盖空间)")
+    out["sentence"] = [f"{d} {u} 个未覆盖, " + (f"补齐其中 {n} 个即可达标" if n else "已达标, 这些是继续提高覆盖的空间")
                        for d, u, n in zip(out["district_name"], out["uncovered"], out["needed"])]
     return out.drop(columns=["district_code"])
 
