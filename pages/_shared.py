@@ -187,6 +187,10 @@ def page_header(title: str) -> None:
     if is_demo():
         st.info("当前为内置演示数据(十堰市): 县界与乡镇名称、代码真实, 乡镇边界形状与全部设施均为示意生成, 不代表实际情况。"
                 "在「数据」页上传本地数据后即可替换。", icon="ℹ️")
+    future = [s for s in config().counted_statuses if s in ("在建", "规划")]
+    if future:
+        st.warning(f"当前统计包含「{'、'.join(future)}」的设施: 数字是这些项目建成后的情形, 不是现状。"
+                   "在左侧栏「计入覆盖的设施状态」中只保留「运营」即为现状。", icon="⚠️")
     st.title(title)
 
 

@@ -255,3 +255,11 @@ def _compute_demo():
     fac, _ = prepare_facilities(fac, units, system="auto")
     targets = load_targets()
     return evaluate_layers(units, fac, targets[targets["plan"] == "十堰市民政事业发展十四五规划"], classes)
+
+
+def test_banner_when_planned_or_building_facilities_count(empty_workspace):
+    at = run_page("pages/overview.py")
+    assert not any("不是现状" in w.value for w in at.warning)
+    at.sidebar.multiselect[0].set_value(["运营", "规划"]).run()
+    assert not at.exception
+    assert any("规划" in w.value and "不是现状" in w.value for w in at.warning)
