@@ -7,6 +7,14 @@ quality.json into DIR.
 `python -m coverage report --units U --facilities F [--plan NAME] [--org 编制单位] --format docx,pptx,pdf,xlsx,png --out DIR`
 writes the meeting pack (see reporting.meeting_pack) and coverage.csv beside it.
 
+`python -m coverage site --demand D.csv --candidates C.csv [--existing E.csv] --radius-km R
+(--new-sites N | --cover-share S) --out DIR` chooses new sites exactly (coverage.siting: MCLP or
+fewest sites for a share, PuLP/CBC) and writes chosen_sites.csv and summary.json.
+
+`python -m coverage plan --units U --facilities F [--plan NAME] [--rank elderly|distance|regional] --out DIR`
+proposes the fewest townships that meet each unmet coverage target (coverage.proposals) and writes
+proposed_sites.csv and after_coverage.csv (coverage.csv columns, the proposals counted).
+
 Exit status 2 with a Chinese message on input a planner can fix.
 """
 from __future__ import annotations
@@ -149,6 +157,163 @@ def report(units_path: Path, facilities_path: Path, out: Path, *, formats: list[
     return written + [out / "coverage.csv"]
 
 
+def _read_site_csv(path: Path, kind: str) -> pd.DataFrame:
+    """A siting CSV (UTF-8, UTF-8 with BOM or GBK/GB18030; comma or tab separated) as text columns."""
+    import io  # noqa: PLC0415
+
+    from coverage.errors import SitingError  # noqa: PLC0415
+    from coverage.siting import KIND_LABELS  # noqa: PLC0415
+
+    label = KIND_LABELS[kind]
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise SitingError(f"无法读取{label}文件 {path}: {err.strerror or err}。") from err
+    if not raw.strip():
+        raise SitingError(f"{label}文件 {path.name} 是空文件。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SitingError(f"无法识别{label}文件 {path.name} 的文字编码(既不是 UTF-8 也不是 GBK), 请另存为 UTF-8 CSV。")
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    sep = "\t" if first.count("\t") > first.count(",") else ","
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as err:
+        raise SitingError(f"{label}文件 {path.name} 不是有效的 CSV: {err}") from err
+    table.columns = [str(c).strip() for c in table.columns]
+    blank = table.apply(lambda col: col.astype(str).str.strip() == "").all(axis=1) if len(table) else None
+    return table[~blank].reset_index(drop=True) if blank is not None and blank.any() else table  # Excel's ",,," rows
+
+
+def _parse_share(text: str) -> float:
+    """"0.9" or "90%" -> 0.9; anything else (incl. 90 without %) -> SitingError."""
+    from coverage.errors import SitingError  # noqa: PLC0415
+
+    t = text.strip().replace("％", "%")
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise SitingError(f"覆盖比例目标 {text!r} 不是数字; 请写 0.9 或 90%。") from None
+    if not (0 < value <= 1):
+        raise SitingError(f"覆盖比例目标 {text!r} 应在 0~1 之间(如 0.9 或 90%)。")
+    return value
+
+
+def site(demand_path: Path, candidates_path: Path, out: Path, *, radius_km: float, existing_path: Path | None = None,
+         new_sites: int | None = None, cover_share: float | None = None, time_limit_s: float | None = None) -> dict:
+    """Read the point CSVs, site new facilities (coverage.siting) and write chosen_sites.csv (id of each
+    new site, UTF-8 with BOM) and summary.json into `out`; return the summary."""
+    import math  # noqa: PLC0415
+
+    from coverage.errors import SitingError  # noqa: PLC0415
+    from coverage.siting import points_from_table, site_facilities  # noqa: PLC0415
+
+    if not (math.isfinite(radius_km) and radius_km > 0):
+        raise SitingError(f"服务半径 --radius-km 应为正数(公里), 收到 {radius_km:g}。")
+    if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        raise SitingError(f"求解时限 --time-limit 应为正数(秒), 收到 {time_limit_s:g}。")
+    tables = {"demand": demand_path, "candidates": candidates_path}
+    if existing_path is not None:
+        tables["existing"] = existing_path
+    points, problems = {}, []
+    for kind, path in tables.items():
+        try:
+            points[kind] = points_from_table(_read_site_csv(path, kind), kind, name=path.name)
+        except SitingError as err:
+            problems.append(str(err))
+    if problems:
+        raise SitingError("输入文件有误:\n" + "\n".join(problems))
+    result = site_facilities(points["demand"], points["candidates"], points.get("existing"), radius_m=radius_km * 1000,
+                             new_sites=new_sites, cover_share=cover_share, time_limit_s=time_limit_s)
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"id": list(result.chosen_ids)}, dtype=str).to_csv(out / "chosen_sites.csv", index=False,
+                                                                     encoding="utf-8-sig")
+    summary = {
+        "covered_weight": result.covered_weight, "total_weight": result.total_weight,
+        "covered_share": result.covered_share, "new_sites": result.new_sites, "optimal": result.optimal,
+        "model": "MCLP(最大覆盖)" if result.model == "mclp" else "LSCP(最少设施, 部分覆盖)",
+        "radius_km": radius_km, "target_new_sites": new_sites, "target_cover_share": cover_share,
+        "existing_sites": len(points.get("existing", ())), "existing_covered_weight": result.existing_weight,
+        "candidates": len(points["candidates"]), "demand_points": len(points["demand"]),
+        "solver_status": result.status, "solver": "PuLP + CBC", "crs": f"EPSG:{result.epsg}",
+        "distance": "投影坐标系(CGCS2000 3度带高斯-克吕格)中的直线距离, 米; 实际道路距离更长",
+        "build_seconds": round(result.build_s, 3), "solve_seconds": round(result.solve_s, 3),
+        "notes": list(result.notes),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return summary
+
+
+def _site_command(args: argparse.Namespace) -> int:
+    try:
+        share = _parse_share(args.cover_share) if args.cover_share is not None else None
+        summary = site(args.demand, args.candidates, args.out, radius_km=args.radius_km, existing_path=args.existing,
+                       new_sites=args.new_sites, cover_share=share, time_limit_s=args.time_limit)
+    except CoverageError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
+    proven = "已证明最优" if summary["optimal"] else "未证明最优(求解器未在时限内证明, 仅为可行解)"
+    print(f"{summary['model']}: 新增 {summary['new_sites']} 处, 覆盖需求权重 {summary['covered_weight']:g} / "
+          f"{summary['total_weight']:g}({summary['covered_share']:.1%}), 其中现有设施覆盖 "
+          f"{summary['existing_covered_weight']:g}; {proven}。结果已写入 {args.out}")
+    return 0
+
+
+def plan_sites(units_path: Path, facilities_path: Path, out: Path, *, rank: str = "elderly", plan: str | None = None,
+               targets_path: Path = TARGETS_CSV, config: CoverageConfig = CoverageConfig(), facility_crs: str = "auto",
+               units_crs: str | None = None, unit_fields: dict[str, str] | None = None,
+               facility_fields: dict[str, str] | None = None) -> dict:
+    """Fewest townships that meet every unmet coverage target (coverage.proposals), and coverage with
+    them counted (coverage.scenarios); writes proposed_sites.csv and after_coverage.csv."""
+    from coverage.proposals import PROPOSAL_COLUMNS, RANKS, propose_sites  # noqa: PLC0415
+    from coverage.scenarios import apply_scenario, proposal_to_scenario, state_from_result  # noqa: PLC0415
+
+    if rank not in RANKS:  # checked before reading anything
+        raise CoverageError(f"排序方式 {rank!r} 无效, 可选: " + "; ".join(f"{k}({v})" for k, v in RANKS.items()))
+    classes = load_classes()
+    units, facilities, *_ = load_inputs(units_path, facilities_path, classes, facility_crs=facility_crs,
+                                        units_crs=units_crs, unit_fields=unit_fields, facility_fields=facility_fields)
+    targets, plan_reason = plan_for_data(load_targets(targets_path, classes), plan, units["code"])
+    assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
+    proposal = propose_sites(units, result, rank=rank, facilities=facilities, assigned=assigned, classes=classes,
+                             config=config)
+    scenario = proposal_to_scenario(proposal)
+    outcome = apply_scenario(state_from_result(units, targets, classes, result, config=config), scenario, units)
+    out.mkdir(parents=True, exist_ok=True)
+    proposal.sites[PROPOSAL_COLUMNS].to_csv(out / "proposed_sites.csv", index=False, encoding="utf-8-sig")
+    outcome.state.coverage.to_csv(out / "after_coverage.csv", index=False, encoding="utf-8-sig")
+    area = outcome.comparison[outcome.comparison["district_code"] == "ALL"]
+    return {"plan": targets["plan"].iloc[0], "plan_choice": plan_reason, "rows": len(proposal.sites),
+            "townships": len(scenario.sites), "targets": int(proposal.sites["target_id"].nunique()),
+            "met_before": int((area["met_before"] == True).sum()), "met_after": int((area["met_after"] == True).sum()),  # noqa: E712
+            "area_targets": len(area), "notes": [f"{n.target_id or '全部'}: {n.note}" for n in proposal.notes.itertuples()]}
+
+
+def _plan_command(args: argparse.Namespace) -> int:
+    config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
+                            functional_zones_as_districts=not args.exclude_functional_zones,
+                            count_other_units=args.count_other_units)
+    try:
+        summary = plan_sites(args.units, args.facilities, args.out, rank=args.rank, plan=args.plan,
+                             targets_path=args.targets, config=config, facility_crs=args.facility_crs,
+                             units_crs=args.units_crs, unit_fields=parse_field_map(args.unit_field),
+                             facility_fields=parse_field_map(args.facility_field))
+    except CoverageError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
+    print(f"{summary['plan_choice']}\n为 {summary['targets']} 项未达标指标提出 {summary['townships']} 个乡镇新增点位"
+          f"({summary['rows']} 条指标-乡镇记录); 全市达标指标 {summary['met_before']} -> {summary['met_after']} / "
+          f"{summary['area_targets']}。结果已写入 {args.out}")
+    for note in summary["notes"]:
+        print(f"说明: {note}")
+    return 0
+
+
 def _input_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--units", type=Path, required=True, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
     c.add_argument("--facilities", type=Path, required=True, help="设施表: CSV / XLSX, WGS84 经纬度")
@@ -171,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coverage", description="乡镇(街道)设施覆盖率计算")
     sub = parser.add_subparsers(dest="command", required=True)
     _input_arguments(sub.add_parser("compute", help="计算覆盖率并输出 CSV/JSON"))
+    pl = sub.add_parser("plan", help="最少新增点位: 为未达标覆盖率指标提出最少的乡镇, 并给出计入后的覆盖率")
+    _input_arguments(pl)
+    pl.add_argument("--rank", default="elderly",
+                    help="乡镇排序: elderly 老年人口多者优先(默认); distance 距最近同类设施远者优先(投影直线距离);"
+                         " regional 区域性中心, 相邻未覆盖乡镇多者优先")
     r = sub.add_parser("report", help="生成会议材料: Word/PPT/PDF/Excel/专题图")
     _input_arguments(r)
     r.add_argument("--format", default="docx,pptx,pdf,xlsx,png", help="逗号分隔: docx,pptx,pdf,xlsx,png,svg(默认除 svg 外全部)")
@@ -178,7 +348,21 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--districts", help="只输出这些区县代码, 逗号分隔")
     r.add_argument("--baseline-year", type=int, default=2020, help="评估基期年份(默认 2020)")
     r.add_argument("--org", default="", help="编制单位, 印在报告封面和幻灯片首页(如 十堰市民政局)")
+    t = sub.add_parser("site", help="新设施选址: 最大覆盖(指定新增数)或最少设施(指定覆盖比例), 现有设施保留")
+    t.add_argument("--demand", type=Path, required=True, help="需求点 CSV: id/编号, lon/经度, lat/纬度, weight/权重/老年人口(WGS84)")
+    t.add_argument("--candidates", type=Path, required=True, help="候选点 CSV: id/编号, lon/经度, lat/纬度(WGS84)")
+    t.add_argument("--existing", type=Path, help="现有设施 CSV(始终保留并计入覆盖): id/编号, lon/经度, lat/纬度")
+    t.add_argument("--radius-km", type=float, required=True, help="服务半径(公里, 投影坐标系中的直线距离)")
+    goal = t.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--new-sites", type=int, help="新增设施数 N: 选 N 处使覆盖的需求权重最大(MCLP)")
+    goal.add_argument("--cover-share", help="覆盖比例目标 S(如 0.9 或 90%%): 用最少的新增设施达到(LSCP)")
+    t.add_argument("--time-limit", type=float, help="求解时限(秒, 默认不限); 超时的结果标为未证明最优")
+    t.add_argument("--out", type=Path, required=True, help="输出目录")
     args = parser.parse_args(argv)
+    if args.command == "plan":
+        return _plan_command(args)
+    if args.command == "site":
+        return _site_command(args)
     config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
                             functional_zones_as_districts=not args.exclude_functional_zones,
                             count_other_units=args.count_other_units)

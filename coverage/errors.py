@@ -57,3 +57,16 @@ class BoundaryValidationError(CoverageError, ValueError):
 
 class CRSMismatchError(CoverageError, ValueError):
     """Two layers that must share a CRS do not."""
+
+
+class SitingError(CoverageError, ValueError):
+    """Siting input a planner can fix (radius, weights, coordinates, N, share) or a target that
+    cannot be reached."""
+
+
+class PopulationTableError(CoverageError, ValueError):
+    """A population table (人口表) cannot be joined to the townships: duplicate or unusable codes."""
+
+
+class AccessError(CoverageError, ValueError):
+    """Distance-coverage input a planner can fix (service radius, missing CRS)."""
