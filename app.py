@@ -11,6 +11,7 @@ pages = [
     st.Page("pages/coverage_map.py", title="地图"),
     st.Page("pages/indicators.py", title="指标"),
     st.Page("pages/uncovered.py", title="未覆盖乡镇"),
+    st.Page("pages/scenarios.py", title="规划方案"),
     st.Page("pages/data.py", title="数据"),
     st.Page("pages/quality.py", title="数据质量"),
     st.Page("pages/targets.py", title="规划指标"),

@@ -258,6 +258,7 @@ def coverage_map(
     colors: Mapping[str, str] | None = None,
     attribution: str | None = None,
     print_size_mm: tuple[float, float] | None = PRINT_MAP_SIZE_MM,
+    planned: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Choropleth of townships (covered / uncovered / not counted for the indicator), district
     outlines and facilities as circle markers coloured by class, with a legend.
@@ -277,6 +278,9 @@ def coverage_map(
     print_size_mm
         (width, height) of the map on paper; the page's print CSS must give the map's iframe the
         same size. None: printed at its screen size.
+    planned
+        Planned sites of a scenario (name, facility_class, lon, lat WGS84): drawn on top as hollow
+        diamonds in the class colour (layer 规划点位), "规划" in their tooltips. None: no such layer.
     """
     fmap = _base_map(units.total_bounds, height, attribution=attribution)
     facilities_by_unit = facilities_by_unit or {}
@@ -319,14 +323,40 @@ def coverage_map(
             highlight_function=lambda f: {"weight": 3, "color": "#000000"},
             tooltip=_tooltip(["name", "class_name", "state"], ["设施", "类别", "状态"], sticky=False),
         ).add_to(fmap)
+    n_planned = _add_planned(fmap, planned, class_names, palette) if planned is not None else 0
     drawn = set(pts["facility_class"].dropna())
     status_counts = status.value_counts()
     _add_legend(fmap, indicator,
                 [(f"{STATUS_LABELS[k]} ({status_counts[k]})", STATUS_COLORS[k]) for k in STATUS_LABELS if k in status_counts],
-                [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn])
+                [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn],
+                planned=n_planned)
     folium.LayerControl(collapsed=True).add_to(fmap)
     fmap.add_child(_Behaviour(units.total_bounds, print_size_mm))
     return localize_assets(fmap)
+
+
+PLANNED_LABEL = "规划"
+
+
+def _planned_icon(color: str) -> str:
+    """A hollow diamond in `color` (a "#rrggbb" from the palette), white-haloed to read on any fill."""
+    return (f'<div class="mz-planned" style="width:11px;height:11px;margin:2px;transform:rotate(45deg);'
+            f'background:rgba(255,255,255,0.85);border:3px solid {html.escape(color)};box-shadow:0 0 0 1px #fff,0 0 3px #000;"></div>')
+
+
+def _add_planned(fmap: folium.Map, planned: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str]) -> int:
+    """The layer 规划点位: one diamond marker per planned site with coordinates; returns how many."""
+    sites = planned.dropna(subset=["lon", "lat"])
+    group = folium.FeatureGroup(name="规划点位")
+    for s in sites.itertuples(index=False):
+        color = palette.get(s.facility_class, UNKNOWN_CLASS_COLOR)
+        label = class_names.get(s.facility_class, "未识别类别")
+        tip = (f"<b>{PLANNED_LABEL}</b> {html.escape(str(s.name))}<br>类别: {html.escape(str(label))}")
+        folium.Marker([round(float(s.lat), 5), round(float(s.lon), 5)],
+                      icon=folium.DivIcon(html=_planned_icon(color), icon_size=(19, 19), icon_anchor=(9, 9)),
+                      tooltip=folium.Tooltip(tip, class_name="mz-tip")).add_to(group)
+    group.add_to(fmap)
+    return len(sites)
 
 
 def _names_list(names: list[str], limit: int = 8) -> str:
@@ -546,8 +576,9 @@ class _Legend(MacroElement):
         self.body = body
 
 
-def _add_legend(fmap, title: str, areas: list[tuple[str, str]], points: list[tuple[str, str]]) -> None:
-    """Legend rows: `areas` and `points` are (label, colour) pairs; labels are escaped here."""
+def _add_legend(fmap, title: str, areas: list[tuple[str, str]], points: list[tuple[str, str]], *, planned: int = 0) -> None:
+    """Legend rows: `areas` and `points` are (label, colour) pairs; labels are escaped here;
+    `planned` > 0 adds the planned-site symbol with that count."""
     def row(label: str, color: str, point: bool) -> str:
         return (f'<div class="mz-row"><span class="mz-sw{" mz-pt" if point else ""}" style="background:{html.escape(color)}">'
                 f"</span><span>{html.escape(label)}</span></div>")
@@ -559,6 +590,9 @@ def _add_legend(fmap, title: str, areas: list[tuple[str, str]], points: list[tup
         parts.append(f'<div class="mz-legend-grid{" mz-two" if len(points) > 8 else ""}">')
         parts += [row(label, c, True) for label, c in points]
         parts.append("</div>")
+    if planned:
+        parts.append('<div class="mz-legend-head">方案</div><div class="mz-row"><span class="mz-sw" style="transform:rotate(45deg);'
+                     f'background:#fff;border:2px solid #333"></span><span>{PLANNED_LABEL}点位 ({int(planned)}), 颜色为类别</span></div>')
     fmap.add_child(_Legend("".join(parts)))
 
 

@@ -174,3 +174,61 @@ def save_plan_area(plan: str, area_code: str, root: Path | None = None) -> None:
 def _write_state(root: Path, data: dict) -> None:
     """Write the state file as is (keeping its `source`)."""
     _atomic_write(root / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+# ------------------------------------------------------------------ planning scenarios
+
+SCENARIOS_FILE = "scenarios.json"
+#: Columns of a saved planned site (as `coverage.scenarios.SITE_COLUMNS`); lon/lat in WGS84 degrees.
+SCENARIO_SITE_FIELDS = ("site_id", "name", "facility_class", "lon", "lat", "unit_code", "status")
+
+
+def scenarios_path(root: Path | None = None) -> Path:
+    return (root or workspace_dir()) / SCENARIOS_FILE
+
+
+def load_scenarios(root: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The saved planning scenarios, name -> sites (`SCENARIO_SITE_FIELDS`), in saved order.
+
+    No file: no scenarios. A file that cannot be read (not JSON, wrong structure) raises
+    `coverage.scenarios.ScenarioError` with a Chinese message; the file is never changed here.
+    """
+    from coverage.scenarios import ScenarioError  # noqa: PLC0415
+
+    path = scenarios_path(root)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ScenarioError(f"规划方案文件 {path.name} 无法读取(不是有效的 JSON: {err})。文件未改动; "
+                            "请修复或移走该文件后刷新页面。") from err
+    items = data.get("scenarios") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ScenarioError(f"规划方案文件 {path.name} 格式不对(缺少 scenarios 列表)。文件未改动; 请修复或移走该文件后刷新页面。")
+    out: dict[str, pd.DataFrame] = {}
+    for i, item in enumerate(items, start=1):
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("sites"), list)
+                and all(isinstance(s, dict) for s in item["sites"])):
+            raise ScenarioError(f"规划方案文件 {path.name} 第 {i} 个方案格式不对(需要 name 与 sites)。文件未改动; "
+                                "请修复或移走该文件后刷新页面。")
+        sites = pd.DataFrame(item["sites"], columns=list(SCENARIO_SITE_FIELDS))
+        sites["lon"] = pd.to_numeric(sites["lon"], errors="coerce")
+        sites["lat"] = pd.to_numeric(sites["lat"], errors="coerce")
+        for col in ("site_id", "name", "facility_class", "status"):
+            sites[col] = sites[col].astype(object).where(sites[col].notna(), "").astype(str)
+        sites["unit_code"] = sites["unit_code"].map(lambda v: None if v is None or pd.isna(v) or str(v) == "" else str(v))
+        out[item["name"]] = sites
+    return out
+
+
+def save_scenarios(scenarios: dict[str, pd.DataFrame], root: Path | None = None) -> None:
+    """Write every scenario (name -> sites) to the workspace's scenarios file in one atomic replace."""
+    def records(sites: pd.DataFrame) -> list[dict]:
+        rows = []
+        for rec in pd.DataFrame(sites).reindex(columns=list(SCENARIO_SITE_FIELDS)).to_dict("records"):
+            rows.append({k: (None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA
+                             else (float(v) if k in ("lon", "lat") else str(v))) for k, v in rec.items()})
+        return rows
+    data = {"version": 1, "scenarios": [{"name": str(name), "sites": records(s)} for name, s in scenarios.items()]}
+    _atomic_write(scenarios_path(root), json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

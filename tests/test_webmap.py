@@ -232,3 +232,25 @@ def test_qingdao_osm_layer_is_credited(qingdao_path):
 def test_no_attribution_without_osm(demo):
     html = render(*demo)
     assert "addAttribution" not in html and "OpenStreetMap" not in html
+
+
+# ------------------------------------------------------------------ planned sites (scenarios)
+
+def test_planned_sites_layer_with_planned_tooltips_and_escaped_names():
+    units = one_unit()
+    planned = pd.DataFrame({"site_id": ["S1", "S2"], "name": ['<img src=x onerror=alert(1)>新站', "乙站"],
+                            "facility_class": ["social_work_station", "no_such_class"],
+                            "lon": [116.05, 116.02], "lat": [39.05, 39.02]})
+    html = render(units, pd.DataFrame(columns=["facility_id", "name", "facility_class", "lon", "lat"]), planned=planned,
+                  colors=catalog_colors(CLASSES.table))
+    assert js("规划点位") in html or "规划点位" in html  # the layer's name in the layer control
+    assert html.count("mz-planned") >= 2  # one diamond per site
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    tips = re.findall(r"bindTooltip\(\s*`<div>\s*(.*?)\s*</div>`", html, re.S)
+    assert len(tips) == 2 and all("规划" in t for t in tips)
+    assert catalog_colors(CLASSES.table)["social_work_station"] in html
+    assert re.findall(r"https?://", html) == []
+
+
+def test_map_without_planned_sites_has_no_planned_layer(demo):
+    assert "mz-planned" not in render(*demo) and "规划点位" not in render(*demo)
