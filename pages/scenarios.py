@@ -156,8 +156,10 @@ with tab_cmp:
         met = {True: "达标", False: "未达标"}
         table = pd.DataFrame({
             HEADERS["indicator"]: c["indicator"], HEADERS["district_name"]: c["district_name"],
-            HEADERS["rate_before"]: c["rate_before"], HEADERS["rate_after"]: c["rate_after"],
-            HEADERS["gap_before"]: c["gap_before"], HEADERS["gap_after"]: c["gap_after"],
+            HEADERS["rate_before"]: pd.to_numeric(c["rate_before"], errors="coerce"),
+            HEADERS["rate_after"]: pd.to_numeric(c["rate_after"], errors="coerce"),
+            HEADERS["gap_before"]: pd.to_numeric(c["gap_before"], errors="coerce").astype("Int64"),
+            HEADERS["gap_after"]: pd.to_numeric(c["gap_after"], errors="coerce").astype("Int64"),
             HEADERS["met"]: [f"{met.get(b, '—')}→{met.get(a, '—')}" if pd.notna(b) else "—(数量指标)"
                              for b, a in zip(c["met_before"], c["met_after"])],
             "有变化": changed.map({True: "是", False: ""}),
