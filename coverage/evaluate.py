@@ -13,7 +13,7 @@ import pandas as pd
 
 from coverage.admin import OTHER_TOWNSHIP_KIND, district_kind
 from coverage.assign import COUNTED_STATUSES
-from coverage.catalog import FUNCTION_COLUMNS, ClassCatalog, StatusVocabulary, load_statuses
+from coverage.catalog import CAPACITY_MEASURES, FUNCTION_COLUMNS, ClassCatalog, StatusVocabulary, load_statuses
 from coverage.config import FUNCTIONAL_ZONE_MARKERS, CoverageConfig
 
 AREA_CODE = "ALL"
@@ -24,6 +24,10 @@ COVERAGE_COLUMNS = [
     "level", "measure", "units_total", "units_covered", "rate", "target_rate", "target_value",
     "units_needed", "met", "binding", "target_year", "facilities_in_ledger", "no_data",
 ]
+#: Extra columns of the coverage table when the targets include capacity measures (床位数,
+#: 每千名老年人床位数, 护理型床位占比; see `coverage.capacity` for their meaning); blank/NaN on the
+#: other rows. Plans without capacity targets get exactly `COVERAGE_COLUMNS`.
+CAPACITY_COLUMNS = ["value", "value_unit", "beds", "nursing_beds", "elderly_population", "no_data_reason", "data_note"]
 UNCOVERED_COLUMNS = ["district_code", "district_name", "unit_code", "unit_name", "unit_kind", "target_id", "indicator"]
 EXCLUDED_COLUMNS = ["district_code", "district_name", "unit_code", "unit_name", "unit_kind", "reason"]
 #: Said wherever a figure rests on a class the ledger holds none of.
@@ -45,6 +49,12 @@ class CoverageResult:
     excluded_units
         Units left out of 乡镇(街道) denominators (类似乡级单位 unless `count_other_units`), with the
         reason; empty when none.
+
+    Capacity targets (床位数, 每千名老年人床位数, 护理型床位占比) add the `CAPACITY_COLUMNS`
+    (value, value_unit, beds, nursing_beds, elderly_population, no_data_reason, data_note); their
+    rows reuse units_covered/units_total as numerator/denominator, rate/target_rate/units_needed/met
+    as documented in `coverage.capacity`, and are no_data with a Chinese `no_data_reason` when beds,
+    nursing beds or the elderly population are missing.
 
     `coverage.facilities_in_ledger` is how many facilities of the class the input holds before any
     filter (status, placement, duplicates); `no_data` is True when that is 0: the ledger cannot tell
@@ -132,6 +142,7 @@ def evaluate(
     targets
         Rows of the plan-target catalogue (`coverage.catalog.load_targets`), usually one plan.
     """
+    all_units = units.reset_index(drop=True)  # with elderly_population when the layer has it
     units = units[["code", "name", "district_code", "district_name", "kind"]].astype(str).reset_index(drop=True)
     in_ledger = facilities_in_ledger(assigned, classes)
     counting = counting_facilities(assigned, classes, config)
@@ -150,7 +161,10 @@ def evaluate(
             "facilities_in_ledger": int(in_ledger.get(t.facility_class, 0)),
             "no_data": bool(in_ledger.get(t.facility_class, 0) == 0),
         }
-        if t.measure == "count":
+        if t.measure in CAPACITY_MEASURES:
+            from coverage.capacity import capacity_rows  # noqa: PLC0415
+            cov_rows += capacity_rows(all_units, assigned, t, meta, classes, config)
+        elif t.measure == "count":
             cov_rows += _count_rows(counting, districts, meta, float(t.target_value))
         elif t.unit_level in COUNTY_LEVELS:
             c, u = _county_rows(units, counting, districts, meta, float(t.target_value), config)
@@ -160,7 +174,11 @@ def evaluate(
             c, u = _township_rows(units, covered_pairs, districts, meta, float(t.target_value), config)
             cov_rows += c
             unc_rows += u
-    coverage = pd.DataFrame(cov_rows, columns=COVERAGE_COLUMNS)
+    capacity = targets["measure"].isin(CAPACITY_MEASURES).any() if len(targets) else False
+    coverage = pd.DataFrame(cov_rows, columns=COVERAGE_COLUMNS + (CAPACITY_COLUMNS if capacity else []))
+    if capacity:
+        for col in ("value_unit", "no_data_reason", "data_note"):
+            coverage[col] = coverage[col].fillna("")
     uncovered = pd.DataFrame(unc_rows, columns=UNCOVERED_COLUMNS)
     return CoverageResult(coverage=coverage, uncovered=uncovered, unit_counts=unit_counts,
                           excluded_units=excluded_units(units, targets, config))

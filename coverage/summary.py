@@ -19,16 +19,33 @@ def _pct(x: float) -> str:
 
 def district_gaps(coverage: pd.DataFrame, target_id: str) -> pd.DataFrame:
     """Districts that miss the target, largest gap first: district_code, district_name,
-    units_needed, units_covered, units_total (empty for count targets and met ones)."""
+    units_needed, units_covered, units_total (empty for count and 床位数 targets and met ones;
+    for 每千名老年人床位数 / 护理型床位占比 units_needed is beds / nursing beds still needed)."""
     rows = coverage[(coverage["target_id"] == target_id) & (coverage["district_code"] != AREA_CODE)]
-    if rows.empty or rows["measure"].iloc[0] != "coverage":
+    if rows.empty or rows["measure"].iloc[0] not in JUDGED_PER_DISTRICT:
         return rows.iloc[0:0]
     missing = rows[pd.to_numeric(rows["units_needed"], errors="coerce").fillna(0) > 0]
+    missing = missing.assign(units_needed=pd.to_numeric(missing["units_needed"]).astype(int))
     return missing.sort_values(["units_needed", "district_code"], ascending=[False, True])
 
 
+#: Measures judged per district (a district row with units_needed > 0 misses the target).
+JUDGED_PER_DISTRICT = ("coverage", "beds_per_1000_elderly", "nursing_bed_share")
+#: What is still needed, per capacity measure.
+NEEDED_WORDS = {"beds": "张床位", "beds_per_1000_elderly": "张床位", "nursing_bed_share": "张护理型床位"}
+
+
+def _num(x: float) -> str:
+    """1,234 or 38.2 (one decimal unless whole)."""
+    x = float(x)
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+
+
 def district_sentence(row) -> str:
-    """'郧阳区还需 6 个乡镇(街道)' (township levels) or '郧西县尚无救助站' (county levels)."""
+    """'郧阳区还需 6 个乡镇(街道)' (township levels), '郧西县尚无救助站' (county levels) or
+    '郧阳区还需 120 张床位' (capacity targets)."""
+    if row["measure"] in NEEDED_WORDS:
+        return f"{row['district_name']}还需 {int(row['units_needed'])} {NEEDED_WORDS[row['measure']]}"
     if row["level"] in COUNTY_LEVELS:
         return f"{row['district_name']}尚无{row['class_name']}"
     return f"{row['district_name']}还需 {int(row['units_needed'])} 个{UNIT_WORDS.get(row['level'], '单元')}"
@@ -36,9 +53,14 @@ def district_sentence(row) -> str:
 
 def area_sentence(area_row) -> str:
     """One sentence on the whole area's standing for one target."""
+    reason = area_row.get("no_data_reason", "")
     if bool(area_row.get("no_data", False)):
+        if isinstance(reason, str) and reason and reason != NO_DATA_MESSAGE:
+            return f"{reason}(「{area_row['class_name']}」)"
         return f"{NO_DATA_MESSAGE}(台账中没有「{area_row['class_name']}」)"
     needed = int(area_row["units_needed"]) if pd.notna(area_row["units_needed"]) else 0
+    if area_row["measure"] in NEEDED_WORDS:
+        return capacity_sentence(area_row, needed)
     if area_row["measure"] == "count":
         have = int(area_row["units_covered"])
         goal = int(round(float(area_row["target_value"])))
@@ -48,6 +70,33 @@ def area_sentence(area_row) -> str:
     if needed == 0:
         return f"全市{done}, 已达到 {_pct(float(area_row['target_rate']))}"
     return f"全市{done}, 还需 {needed} 个{word}才能达到 {_pct(float(area_row['target_rate']))}"
+
+
+def capacity_sentence(area_row, needed: int) -> str:
+    """'全市养老床位 26,000 张, 还需 2,000 张床位才能达到 28,000 张',
+    '全市每千名老年人床位 38.2 张(床位 12,345 张 / 老年人口 323,000 人), 还需 … 张床位才能达到 50 张',
+    '全市护理型床位占比 52%(护理型 1,234 / 2,345 张), 还需 … 张护理型床位才能达到 60%'."""
+    measure, goal = area_row["measure"], float(area_row["target_value"])
+    if measure == "beds":
+        have = f"全市床位 {_num(area_row['beds'])} 张"
+        goal_text = f"{_num(goal)} 张"
+    elif measure == "beds_per_1000_elderly":
+        have = (f"全市每千名老年人床位 {_num(round(float(area_row['value']), 1))} 张"
+                f"(床位 {_num(area_row['beds'])} 张 / 老年人口 {_num(area_row['elderly_population'])} 人)")
+        goal_text = f"{_num(goal)} 张"
+    else:
+        have = (f"全市护理型床位占比 {_pct(round(float(area_row['value']), 3))}"
+                f"(护理型 {_num(area_row['units_covered'])} / {_num(area_row['units_total'])} 张)")
+        goal_text = _pct(goal)
+    if needed == 0:
+        return f"{have}, 已达到 {goal_text}"
+    return f"{have}, 还需 {needed:,} {NEEDED_WORDS[measure]}才能达到 {goal_text}"
+
+
+def _blank_districts(coverage: pd.DataFrame, target_id: str) -> list[str]:
+    """Districts whose row of a capacity target has no data (no 老年人口, no 床位数 ...)."""
+    per = coverage[(coverage["target_id"] == target_id) & (coverage["district_code"] != AREA_CODE)]
+    return list(per.loc[per["no_data"].fillna(False).astype(bool), "district_name"])
 
 
 def target_summary(coverage: pd.DataFrame, target_id: str, *, max_districts: int | None = None) -> str:
@@ -66,7 +115,10 @@ def target_summary(coverage: pd.DataFrame, target_id: str, *, max_districts: int
         shown = parts if max_districts is None else parts[:max_districts]
         more = f"等 {len(parts)} 个" if len(shown) < len(parts) else ""
         text += f"{len(parts)} 个区县未达标: {'、'.join(shown)}{more}。"
-    elif area_row["measure"] == "coverage":
+    blank = _blank_districts(coverage, target_id) if area_row["measure"] in NEEDED_WORDS else []
+    if blank:  # capacity rows of districts without 老年人口 / 床位数: say so, never a false gap
+        text += f"{len(blank)} 个区县无法计算: {'、'.join(blank)}。"
+    elif not len(gaps) and area_row["measure"] in JUDGED_PER_DISTRICT:
         text += "各区县均已达标。"
     return text
 

@@ -18,8 +18,12 @@ UNIT_FIELDS: dict[str, tuple[str, ...]] = {
     "district_name": ("district_name", "county_name", "区县名称", "县区名称", "区县", "县区", "所属区县",
                       "县(市、区)", "县市区", "qxmc"),
     "kind": ("kind", "unit_kind", "类型", "乡镇类型", "单元类型"),
-    "population": ("population", "人口", "常住人口", "户籍人口", "总人口"),
-    "elderly_population": ("elderly_population", "老年人口", "60岁以上人口", "60周岁以上人口", "老年人数"),
+    "population": ("population", "人口", "常住人口", "户籍人口", "总人口", "人口数", "常住人口数", "户籍人口数",
+                   "总人口数", "年末常住人口", "年末户籍人口", "户籍总人口", "常住总人口"),
+    "elderly_population": ("elderly_population", "老年人口", "60岁以上人口", "60周岁以上人口", "老年人数",
+                           "60岁及以上人口", "60周岁及以上人口", "60岁以上", "60周岁以上", "60岁及以上",
+                           "60周岁及以上", "60岁以上老年人口", "60周岁以上老年人口", "60岁及以上老年人口",
+                           "60周岁及以上老年人口", "老年人口数", "elderly", "pop_60plus"),
 }
 
 FACILITY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -31,6 +35,7 @@ FACILITY_FIELDS: dict[str, tuple[str, ...]] = {
     "address": ("address", "地址", "详细地址", "机构地址"),
     "operating_status": ("operating_status", "status", "状态", "运营状态", "建设状态"),
     "beds": ("beds", "床位数", "床位", "床位数(张)"),
+    "nursing_beds": ("nursing_beds", "护理型床位数", "护理型床位", "护理型床位数(张)", "护理床位数", "护理床位"),
     "built_year": ("built_year", "建成年份", "建成时间", "建成年度", "投运年份", "投入运营时间", "开业年份", "成立年份", "成立时间"),
     "full_time_care": ("full_time_care", "全托"),
     "day_care_service": ("day_care_service", "日托"),
@@ -49,7 +54,7 @@ FIELD_LABELS: dict[str, str] = {
     "code": "乡镇代码", "name": "名称", "district_code": "区县代码", "district_name": "区县名称",
     "kind": "乡镇类型", "population": "人口", "elderly_population": "老年人口",
     "facility_id": "编号", "facility_class": "类型", "lon": "经度", "lat": "纬度", "address": "地址",
-    "operating_status": "状态", "beds": "床位数", "built_year": "建成年份", "full_time_care": "全托", "day_care_service": "日托",
+    "operating_status": "状态", "beds": "床位数", "nursing_beds": "护理型床位数", "built_year": "建成年份", "full_time_care": "全托", "day_care_service": "日托",
     "home_service": "上门服务", "functions": "服务功能", "stated_township": "所属乡镇(街道)",
     "stated_district": "所属区县",
 }

@@ -494,6 +494,8 @@ def read_facilities(data: bytes | Path | str, filename: str | None, classes: Cla
     for f in ("address", "operating_status", "stated_township", "stated_district"):
         out[f] = table[cols[f]].fillna("").astype(str).str.strip() if f in cols else ""
     out["beds"] = pd.to_numeric(table[cols["beds"]], errors="coerce") if "beds" in cols else np.nan
+    if "nursing_beds" in cols:  # optional: absent means "not in the ledger" (护理型床位占比 then has no data)
+        out["nursing_beds"] = pd.to_numeric(table[cols["nursing_beds"]], errors="coerce")
     out["built_year"] = (_year(table[cols["built_year"]]) if "built_year" in cols else pd.Series(pd.NA, index=table.index)).astype("Int64")
     functions = table[cols["functions"]].fillna("").astype(str) if "functions" in cols else None
     for zh, col in FUNCTION_COLUMNS.items():

@@ -87,6 +87,7 @@ def save_dataset(units: gpd.GeoDataFrame, facilities: pd.DataFrame, root: Path |
         "编号": facilities["facility_id"], "名称": facilities["name"], "类型": facilities["class_raw"],
         "经度": facilities["lon"], "纬度": facilities["lat"], "地址": facilities.get("address", ""),
         "状态": facilities.get("operating_status", ""), "床位数": facilities.get("beds", ""),
+        "护理型床位数": facilities.get("nursing_beds", ""),
         "建成年份": facilities.get("built_year", ""), "所属乡镇(街道)": facilities.get("stated_township", ""),
         "所属区县": facilities.get("stated_district", ""),
     })

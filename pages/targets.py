@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage.catalog import (
-    MEASURE_LABELS, TARGET_COLUMN_LABELS, UNIT_LEVELS, plans, targets_as_text, targets_for_editing, targets_from_editing, validate_targets,
+    CAPACITY_MEASURES, CAPACITY_TARGETS_ENABLED, MEASURE_LABELS, TARGET_COLUMN_LABELS, UNIT_LEVELS, plans, targets_as_text, targets_for_editing, targets_from_editing, validate_targets,
 )
 from coverage.errors import CoverageError
 from coverage.plans import area_code_of
@@ -36,7 +36,9 @@ edited = st.data_editor(
         "编号": st.column_config.TextColumn("编号", required=True),
         "指标(按规划原文)": st.column_config.TextColumn("指标(按规划原文)", required=True, width="large"),
         "设施类别": st.column_config.SelectboxColumn("设施类别", options=list(names.values()), required=True),
-        "类型": st.column_config.SelectboxColumn("类型", options=list(MEASURE_LABELS.values()), required=True,
+        "类型": st.column_config.SelectboxColumn("类型", options=[label for m, label in MEASURE_LABELS.items()
+                                                            if CAPACITY_TARGETS_ENABLED or m not in CAPACITY_MEASURES],
+                                                   required=True,
                                                    help="覆盖率: 有设施的单元占比; 数量: 全市设施个数"),
         "统计单元": st.column_config.SelectboxColumn("统计单元", options=list(UNIT_LEVELS), required=True),
         "目标值": st.column_config.NumberColumn("目标值", help="覆盖率填百分数(60 表示 60%); 数量填个数", required=True),
