@@ -259,6 +259,7 @@ def coverage_map(
     attribution: str | None = None,
     print_size_mm: tuple[float, float] | None = PRINT_MAP_SIZE_MM,
     planned: pd.DataFrame | None = None,
+    service_area: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Choropleth of townships (covered / uncovered / not counted for the indicator), district
     outlines and facilities as circle markers coloured by class, with a legend.
@@ -324,10 +325,12 @@ def coverage_map(
             tooltip=_tooltip(["name", "class_name", "state"], ["设施", "类别", "状态"], sticky=False),
         ).add_to(fmap)
     n_planned = _add_planned(fmap, planned, class_names, palette) if planned is not None else 0
+    service_label = _add_service_area(fmap, service_area) if service_area is not None and len(service_area) else None
     drawn = set(pts["facility_class"].dropna())
     status_counts = status.value_counts()
     _add_legend(fmap, indicator,
-                [(f"{STATUS_LABELS[k]} ({status_counts[k]})", STATUS_COLORS[k]) for k in STATUS_LABELS if k in status_counts],
+                [(f"{STATUS_LABELS[k]} ({status_counts[k]})", STATUS_COLORS[k]) for k in STATUS_LABELS if k in status_counts]
+                + ([(service_label, SERVICE_AREA_COLOR)] if service_label else []),
                 [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn],
                 planned=n_planned)
     folium.LayerControl(collapsed=True).add_to(fmap)
@@ -336,6 +339,21 @@ def coverage_map(
 
 
 PLANNED_LABEL = "规划"
+
+
+SERVICE_AREA_COLOR = "#3b6fb6"
+
+
+def _add_service_area(fmap: folium.Map, areas: gpd.GeoDataFrame) -> str:
+    """The layer 服务半径: the (dissolved) circles of `coverage.access.service_areas`, translucent,
+    not clickable; returns its legend label ("服务半径 5 千米(直线距离)")."""
+    radius_km = float(areas["radius_m"].iloc[0]) / 1000 if "radius_m" in areas else float("nan")
+    label = f"服务半径 {radius_km:g} 千米(直线距离)"
+    shapes = gpd.GeoDataFrame(geometry=shapely.set_precision(areas.geometry.to_numpy(), 1e-5), crs=4326)
+    folium.GeoJson(shapes.__geo_interface__, name=label, interactive=False,
+                   style_function=lambda f: {"fillColor": SERVICE_AREA_COLOR, "color": SERVICE_AREA_COLOR, "weight": 1,
+                                             "fillOpacity": 0.15, "opacity": 0.6}).add_to(fmap)
+    return label
 
 
 def _planned_icon(color: str) -> str:

@@ -7,6 +7,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from coverage.assign import COUNTED_STATUSES
+from coverage.access import class_access, counted_facilities, service_areas
+from coverage.errors import CoverageError
 from coverage.evaluate import AREA_CODE, UNIT_STATUSES, unit_statuses
 from coverage.quality import quality_summary
 from geodata.webmap import PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, coverage_map
@@ -51,6 +53,10 @@ with st.container(key="map_controls"):
     district = c2.selectbox("区县", district_names, **_shared.remembered("map_district", "全部", district_names))
     show_all = c3.toggle("显示全部类别设施", **_shared.remembered("map_show_all", False))
     export = c4.popover("导出地图图片", width="stretch")
+    r1, r2 = st.columns([1.2, 3], vertical_alignment="bottom")
+    show_radius = r1.toggle("显示服务半径", **_shared.remembered("map_show_radius", False))
+    radius_km = r2.number_input("服务半径(千米, 直线距离)", min_value=0.1, max_value=100.0, step=0.5,
+                                disabled=not show_radius, **_shared.remembered("map_radius_km", 5.0))
 
 target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
 status = unit_statuses(units, res, target["target_id"], _shared.config())
@@ -103,8 +109,22 @@ subject = f"{indicator} · {district if district != '全部' else '全部区县'
 demo_note = "<small>(演示数据, 示意)</small>" if demo else ""
 st.html(f'{PRINT_CSS}<div class="mz-print-title">{html.escape(subject)} {demo_note}</div>')
 
+access, areas = None, None
+if show_radius:
+    try:
+        access = class_access(units, facilities, assigned, classes, target["facility_class"], radius_km, config=config)
+        areas = service_areas(counted_facilities(facilities, assigned, classes, target["facility_class"], config=config),
+                              radius_km, dissolve=True)
+    except CoverageError as err:
+        st.error(_shared.esc(err))
+    else:
+        share = "—" if pd.isna(access.share_within) else f"{access.share_within * 100:.1f}%"
+        st.info(f"60岁以上人口中 {share} 在「{_shared.esc(target['class_name'])}」{radius_km:g} 千米范围内"
+                f"({int(access.elderly_within):,} / {int(access.elderly_total):,} 人; 直线距离, 实际道路距离更长)。")
+        for note in access.notes:
+            st.caption(_shared.esc(note))
 fmap = coverage_map(shown_units, status, pts, class_names=classes.names, indicator=indicator, facilities_by_unit=by_unit,
-                    colors=catalog_colors(classes.table), attribution=attribution, height=MAP_HEIGHT)
+                    colors=catalog_colors(classes.table), attribution=attribution, height=MAP_HEIGHT, service_area=areas)
 left, right = st.columns([3, 1])
 with left:
     event = st_folium(fmap, key="coverage_map", returned_objects=["last_active_drawing"], height=MAP_HEIGHT,
@@ -127,6 +147,9 @@ with right, st.container(key="map_details"):
         if "population" in u and pd.notna(u.get("population")):
             st.write(f"人口 {int(u['population']):,}; 老年人口 {int(u.get('elderly_population') or 0):,}")
         st.markdown(f"本指标: **{UNIT_STATUSES.get(status.get(code), UNIT_STATUSES['out_of_scope'])}**")
+        if access is not None and code in set(access.by_unit["code"]):
+            near = access.by_unit.set_index("code").loc[code, "nearest_m"]
+            st.markdown("最近的同类设施: " + ("无" if pd.isna(near) else f"**{near / 1000:.1f} 千米**(直线距离)"))
         here = assigned[(assigned["unit_code"] == code) & assigned["status"].isin(COUNTED_STATUSES)]
         st.caption(f"本乡镇(街道)的设施: {len(here)} 个")
         with st.container(height=320, border=False):

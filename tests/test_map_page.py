@@ -68,3 +68,31 @@ def test_print_layout_export_and_details_prompt_are_on_the_page(map_page):
     assert labels == ["PNG 图片(300dpi)", "PDF(矢量)"]
     assert any("点击地图上的乡镇(街道)或设施查看详情" in c.value for c in at.caption)
     assert any(s.value == "详情" for s in at.subheader)
+
+
+def test_service_radius_shows_share_of_elderly_and_a_layer(map_page):
+    at = map_page
+    next(t for t in at.toggle if t.label == "显示服务半径").set_value(True).run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    assert "60岁以上人口中" in info and "千米范围内" in info and "直线距离" in info
+
+
+def test_service_area_layer_is_drawn_in_metres():
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from coverage.access import service_areas
+    from geodata.webmap import coverage_map
+
+    units = gpd.GeoDataFrame({"code": ["420302001"], "name": ["甲街道"], "district_code": ["420302"], "district_name": ["茅箭区"]},
+                             geometry=[Point(110.8, 32.6).buffer(0.05)], crs=4326)
+    fac = gpd.GeoDataFrame({"facility_id": ["1"], "name": ["站"]}, geometry=[Point(110.8, 32.6)], crs=4326)
+    areas = service_areas(fac, 2.0, dissolve=True)
+    html = coverage_map(units, pd.Series({"420302001": "covered"}), pd.DataFrame(columns=["facility_id", "name", "facility_class", "lon", "lat"]),
+                        class_names={}, indicator="测试", service_area=areas).get_root().render()
+    import json
+    label = "服务半径 2 千米(直线距离)"
+    assert label in html or json.dumps(label)[1:-1] in html
+    assert html.count("fillOpacity") > 0
