@@ -27,7 +27,7 @@ PRINT_CSS = """<style>
 @media print {
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"], [data-testid="stToolbar"],
   [data-testid="stDecoration"], [data-testid="stStatusWidget"], [data-testid="stAlert"], [data-testid="stBottom"],
-  h1, .st-key-map_controls, .st-key-map_details, [data-testid="stColumn"]:has(.st-key-map_details) { display: none !important; }
+  h1, .st-key-map_controls, .st-key-map_radius, .st-key-map_details, [data-testid="stColumn"]:has(.st-key-map_details) { display: none !important; }
   .mz-print-title { display: block; font-size: 17pt; font-weight: 600; margin: 0 0 2mm 0; }
   .mz-print-title small { font-size: 10pt; font-weight: 400; color: #444; }
   [data-testid="stAppViewContainer"], [data-testid="stMain"], section.main { position: static !important; overflow: visible !important; }
@@ -53,10 +53,11 @@ with st.container(key="map_controls"):
     district = c2.selectbox("区县", district_names, **_shared.remembered("map_district", "全部", district_names))
     show_all = c3.toggle("显示全部类别设施", **_shared.remembered("map_show_all", False))
     export = c4.popover("导出地图图片", width="stretch")
-    r1, r2 = st.columns([1.2, 3], vertical_alignment="bottom")
-    show_radius = r1.toggle("显示服务半径", **_shared.remembered("map_show_radius", False))
-    radius_km = r2.number_input("服务半径(千米, 直线距离)", min_value=0.1, max_value=100.0, step=0.5,
-                                disabled=not show_radius, **_shared.remembered("map_radius_km", 5.0))
+# service radius: its widgets are drawn below the map (so the map keeps its place); their values,
+# kept in the session, decide the layer drawn now
+radius_kwargs = (_shared.remembered("map_show_radius", False), _shared.remembered("map_radius_km", 5.0))
+show_radius = bool(st.session_state["map_show_radius"])
+radius_km = float(st.session_state["map_radius_km"])
 
 target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
 status = unit_statuses(units, res, target["target_id"], _shared.config())
@@ -159,4 +160,9 @@ with right, st.container(key="map_details"):
                 for r in here.itertuples()) or "无")
     else:
         st.caption("点击地图上的乡镇(街道)或设施查看详情。")
+with st.container(border=True, key="map_radius"):
+    r1, r2 = st.columns([1.2, 3], vertical_alignment="bottom")
+    r1.toggle("显示服务半径", **radius_kwargs[0])
+    r2.number_input("服务半径(千米, 直线距离)", min_value=0.1, max_value=100.0, step=0.5, disabled=not show_radius,
+                    **radius_kwargs[1])
 st.caption(f"共 {len(shown_units)} 个乡镇(街道), 显示 {len(pts)} 个设施。底图: 无(离线模式)。边界为显示而简化, 计算使用原始边界。")
