@@ -3,25 +3,10 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.test_pages import APP, navigation_as_on_a_running_server  # noqa: F401 (autouse fixture)
 
-APP = str(ROOT / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def navigation_as_on_a_running_server(monkeypatch):
-    """Every run goes through app.py's st.navigation, as on a server after its first visit (see
-    tests/test_pages.py)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
+# Runs the whole map page several times: in the full run (.ci/run), not the quick set.
+pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def map_page(tmp_path, monkeypatch):

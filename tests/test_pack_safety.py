@@ -22,6 +22,9 @@ from reporting.meeting_pack import (
 from reporting.thematic import NO_DATA, UNCOVERED
 from tests.conftest import facilities_at
 
+# Renders documents or runs whole pages: in the full run (.ci/run), not the quick set.
+pytestmark = pytest.mark.slow
+
 CLASSES = load_classes()
 PLAN = "某市民政事业发展十四五规划"
 #: HTML, TeX and a Markdown image pointing at a closed local port (control characters are added in the test).

@@ -24,6 +24,9 @@ from reporting.meeting_pack import (
 )
 from tests.test_pack_safety import NO_DATA_IDS, PLAN, TARGETS, docx_sections, make_data
 
+# Renders documents or runs whole pages: in the full run (.ci/run), not the quick set.
+pytestmark = pytest.mark.slow
+
 ORG = "某市民政局规划科"
 #: 60 % of the townships: 一区 2 of 4 covered (needs 1 more), 二县 0 of 1 (needs 1), the whole area 2 of 5
 #: (needs 1): the districts' gaps add up to 2, the area's is 1.

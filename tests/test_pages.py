@@ -87,6 +87,7 @@ def test_saving_edited_targets_persists(empty_workspace):
     assert workspace.targets_path(empty_workspace) is not None
 
 
+@pytest.mark.slow
 def test_upload_with_unusual_headers_mapped_in_form_then_saved(empty_workspace, tmp_path):
     """Data page: a ledger whose headers are not recognised gets an error and a field-mapping form;
     after mapping, it reads, saves as the workspace, and every page runs on it."""
@@ -150,6 +151,7 @@ def _demo_ledger_without(classes_dropped: tuple[str, ...] = (), gcj02: bool = Fa
     return buf.getvalue()
 
 
+@pytest.mark.slow
 def test_saved_xlsx_in_gcj02_keeps_its_source_on_record(empty_workspace):
     """After 保存, the quality page, the data page and the pack's source still name the .xlsx and
     GCJ-02 (the saved copy is a WGS84 CSV: saying so would tell a meeting the 高德 offset was ignored)."""
@@ -168,6 +170,7 @@ def test_saved_xlsx_in_gcj02_keeps_its_source_on_record(empty_workspace):
     assert any("民政设施台账" in m.value and "GCJ" in m.value for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_ledger_lacking_a_class_says_no_data_instead_of_a_gap(empty_workspace):
     at = run_page("pages/data.py")
     raw = _demo_ledger_without(("未成年人保护工作站", "未保工作站", "未成年人保护站"))
@@ -180,6 +183,7 @@ def test_ledger_lacking_a_class_says_no_data_instead_of_a_gap(empty_workspace):
     assert "台账中无此类设施, 请确认" in cards
 
 
+@pytest.mark.slow
 def test_chosen_plan_is_remembered_for_the_next_session(empty_workspace):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -191,6 +195,7 @@ def test_chosen_plan_is_remembered_for_the_next_session(empty_workspace):
     assert fresh.sidebar.selectbox[0].value == "通用(无本地规划时)"
 
 
+@pytest.mark.slow
 def test_table_headers_are_chinese(empty_workspace):
     """st.dataframe draws on a canvas the browser test cannot read: check every table's headers here."""
     import re
@@ -205,6 +210,7 @@ def test_table_headers_are_chinese(empty_workspace):
             assert not english, (page, english)
 
 
+@pytest.mark.slow
 def test_filters_survive_a_page_change(empty_workspace):
     at = run_page("pages/uncovered.py")
     districts = at.multiselect[1].options
@@ -221,6 +227,7 @@ def test_filters_survive_a_page_change(empty_workspace):
     assert at.selectbox[0].value == options[3]
 
 
+@pytest.mark.slow
 def test_first_screen_names_the_districts_that_miss_each_target(empty_workspace):
     from coverage.evaluate import AREA_CODE
     from coverage.summary import district_gaps, district_sentence
@@ -257,6 +264,7 @@ def _compute_demo():
     return evaluate_layers(units, fac, targets[targets["plan"] == "十堰市民政事业发展十四五规划"], classes)
 
 
+@pytest.mark.slow
 def test_banner_when_planned_or_building_facilities_count(empty_workspace):
     at = run_page("pages/overview.py")
     assert not any("不是现状" in w.value for w in at.warning)

@@ -6,6 +6,9 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 from tests.test_pages import navigation_as_on_a_running_server  # noqa: F401 (autouse fixture)
 
+# Renders documents or runs whole pages: in the full run (.ci/run), not the quick set.
+pytestmark = pytest.mark.slow
+
 APP = str(ROOT / "app.py")
 STALE = "已过期"
 

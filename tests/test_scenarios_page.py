@@ -1,5 +1,6 @@
 """规划方案 page under AppTest: scenarios saved with the workspace, sites picked from uncovered
 townships, before/after per district, a corrupt file left alone, proposal -> scenario."""
+import pytest
 import json
 
 import pandas as pd
@@ -9,6 +10,9 @@ from geodata import workspace
 from geodata.demo import load_demo
 from geodata.io import read_units
 from tests.test_pages import APP, empty_workspace, navigation_as_on_a_running_server, run_page  # noqa: F401
+
+# Renders documents or runs whole pages: in the full run (.ci/run), not the quick set.
+pytestmark = pytest.mark.slow
 
 PAGE = "pages/scenarios.py"
 
