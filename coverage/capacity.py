@@ -53,6 +53,15 @@ NO_ELDERLY_COLUMN = "乡镇(街道)图层没有老年人口(60岁以上人口)�
 NO_BEDS_HERE = "本区域没有填写床位数的此类设施, 无法计算护理型床位占比"
 ZERO_ELDERLY = "老年人口为 0, 无法计算每千名老年人床位数"
 
+#: How each capacity figure is computed, as a planner reads it (pages and the pack quote it).
+CAPACITY_RULES: dict[str, str] = {
+    "beds": "床位数 = 计入的设施(在运营、已落入乡镇、去重后)台账所填床位数之和, 未填的按 0 张计; 以全市合计与目标比较。",
+    "beds_per_1000_elderly": "每千名老年人床位数 = 床位数 ÷ 老年人口(60岁以上, 取乡镇图层或上传的人口表) × 1000; "
+                             "差距 = 目标 × 老年人口 ÷ 1000(向上取整) − 现有床位数。",
+    "nursing_bed_share": "护理型床位占比 = 护理型床位数 ÷ 床位数, 只计同时填写了两项的设施; "
+                         "差距 = 按现有床位总数需转为护理型的床位数。",
+}
+
 CAPACITY_UNIT_COLUMNS = [
     "level", "district_code", "district_name", "unit_code", "unit_name", "facilities", "beds", "nursing_beds",
     "elderly_population", "beds_per_100_elderly", "beds_per_1000_elderly", "nursing_bed_share",
@@ -126,7 +135,10 @@ def _figure(measure: str, fac: pd.DataFrame, elderly: float | None, elderly_reas
     known = fac[fac["nursing_beds"].notna() & fac["beds"].notna()]
     nursing = float(known["nursing_beds"].sum()) if len(known) else np.nan
     out = {"value": np.nan, "beds": beds, "nursing_beds": nursing, "elderly_population": elderly if elderly is not None else np.nan,
-           "units_total": pd.NA, "units_covered": pd.NA, "rate": np.nan, "target_rate": np.nan, "target_value": np.nan,
+           "units_total": pd.NA, "units_covered": pd.NA, "rate": np.nan,
+           # the target stays on a row without data (it is the plan's figure, not a computed one)
+           "target_rate": np.nan if target is None else (target if measure == "nursing_bed_share" else 1.0),
+           "target_value": np.nan if target is None else target,
            "units_needed": pd.NA, "met": pd.NA, "no_data_reason": ledger_reason, "data_note": ""}
     no_beds = int(fac["beds"].isna().sum())
     if ledger_reason:
@@ -275,4 +287,4 @@ def capacity_table(units: pd.DataFrame, assigned: pd.DataFrame, classes: ClassCa
     return pd.DataFrame(rows, columns=CAPACITY_UNIT_COLUMNS)
 
 
-__all__ = ["CAPACITY_MEASURES", "VALUE_UNITS", "capacity_rows", "capacity_table", "counting_bed_facilities", "scope_name"]
+__all__ = ["CAPACITY_MEASURES", "CAPACITY_RULES", "VALUE_UNITS", "capacity_rows", "capacity_table", "counting_bed_facilities", "scope_name"]

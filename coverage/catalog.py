@@ -153,11 +153,10 @@ def load_classes(path: Path | str = CLASSES_CSV) -> ClassCatalog:
 
 
 #: Whether `load_targets` returns the capacity targets (床位数, 每千名老年人床位数, 护理型床位占比)
-#: by default. `coverage.evaluate.evaluate` handles them (`coverage/capacity.py`), but the pages,
-#: the meeting pack (`coverage/evaluation.py`, `reporting/`) and `coverage.scenarios` still read every
-#: row as coverage or count: switch this on once they do. Tests and callers that want them pass
-#: `capacity=True`.
-CAPACITY_TARGETS_ENABLED = False
+#: by default. They are evaluated by `coverage/capacity.py`, printed in their units by
+#: `coverage/evaluation.py` (tables, sentences) and the meeting pack, shown by 总览 and 指标, and kept
+#: as they are by `coverage.scenarios` (planned sites carry no beds). `capacity=False` leaves them out.
+CAPACITY_TARGETS_ENABLED = True
 
 
 def load_targets(path: Path | str = TARGETS_CSV, classes: ClassCatalog | None = None, *,

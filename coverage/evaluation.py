@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, CoverageResult, operating_statuses
+from coverage.catalog import AREA_MEASURES, SHARE_MEASURES
+from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE, CoverageResult, operating_statuses
 
 #: What a unit level counts, for "还需 N 个..." texts.
 LEVEL_NOUNS = {"乡镇(街道)": "乡镇(街道)", "街道": "街道", "乡镇": "乡镇", "县(市、区)": "县(市、区)", "县": "县(县级市)",
@@ -36,25 +37,76 @@ def percent_text(share: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}%" if digits else f"{value:.0f}%"
 
 
-def target_text(row) -> str:
-    """The target as the plans write it: '60%' for coverage, '500' for counts."""
+#: The unit a measure's figures are read in (the 单位 column).
+MEASURE_UNITS = {"coverage": "%", "count": "个", "beds": "张", "beds_per_1000_elderly": "张/千名老年人",
+                 "nursing_bed_share": "%"}
+#: What a capacity target still needs, after the number ("还需 120 张床位").
+CAPACITY_NEEDED_WORDS = {"beds": "张床位", "beds_per_1000_elderly": "张床位", "nursing_bed_share": "张护理型床位"}
+#: 是否达标 when the figure cannot be computed (capacity rows without beds or elderly population).
+VERDICT_UNKNOWN = "待确认"
+
+
+def is_share(measure: str) -> bool:
+    """Measures read in percent (coverage, 护理型床位占比)."""
+    return measure in SHARE_MEASURES
+
+
+def value_text(measure: str, value) -> str:
+    """One figure of a measure as a planner reads it: '47.1%', '75', '13,139', '17.4'; '—' when missing."""
+    if value is None or pd.isna(value):
+        return "—"
+    if is_share(measure):
+        return percent_text(float(value))
+    if measure == "beds_per_1000_elderly":
+        return f"{float(value):,.1f}"
+    return f"{float(value):,.0f}" if measure == "beds" else f"{float(value):g}"
+
+
+def current_value(row) -> float:
+    """The figure compared with the target: the rate (coverage), the count, or the capacity value."""
     if row["measure"] == "count":
-        return f"{row['target_value']:g}"
-    return f"{row['target_rate'] * 100:g}%"
+        return float(row["units_covered"])
+    if row["measure"] == "coverage":
+        return float(row["rate"])
+    value = row.get("value", np.nan) if hasattr(row, "get") else np.nan
+    return float(value) if value is not None and not pd.isna(value) else np.nan
+
+
+def target_text(row) -> str:
+    """The target as the plans write it: '60%' for shares, '500' for counts, '28,000' beds."""
+    if row["measure"] == "coverage":
+        return f"{row['target_rate'] * 100:g}%"
+    if row["measure"] == "nursing_bed_share":
+        return f"{float(row['target_value']) * 100:g}%"
+    if pd.isna(row["target_value"]):
+        return "—"
+    return f"{float(row['target_value']):,.0f}" if row["measure"] == "beds" else f"{float(row['target_value']):g}"
 
 
 def current_text(row) -> str:
     if row["measure"] == "count":
         return f"{int(row['units_covered'])}"
-    return percent_text(row["rate"])
+    return value_text(row["measure"], current_value(row))
 
 
 def gap_text(row) -> str:
-    """'还需16个乡镇(街道)', '还需75个', or '已达标'."""
+    """'还需16个乡镇(街道)', '还需75个', '还需14,861张床位', '已达标', or `VERDICT_UNKNOWN` when the
+    figure cannot be computed."""
+    if row["met"] is None or pd.isna(row["met"]):
+        return VERDICT_UNKNOWN
     if bool(row["met"]):
         return "已达标"
+    if row["measure"] in CAPACITY_NEEDED_WORDS:
+        return f"还需{int(row['units_needed']):,}{CAPACITY_NEEDED_WORDS[row['measure']]}"
     noun = LEVEL_NOUNS.get(row["level"], "个")
     return f"还需{int(row['units_needed'])}个" + ("" if noun == "个" else noun)
+
+
+def met_text(value) -> str:
+    """是 / 否, or `VERDICT_UNKNOWN` when the figure cannot be computed (met is NA)."""
+    if value is None or pd.isna(value):
+        return VERDICT_UNKNOWN
+    return "是" if bool(value) else "否"
 
 
 def binding_text(value) -> str:
@@ -78,11 +130,11 @@ def indicator_table(result: CoverageResult, target_ids: list[str] | None = None)
     rows = area_rows(result, target_ids)
     out = pd.DataFrame({
         "指标": rows["indicator"],
-        "单位": np.where(rows["measure"] == "count", "个", "%"),
+        "单位": rows["measure"].map(MEASURE_UNITS),
         "目标值": [target_text(r) for _, r in rows.iterrows()],
         "现状值": [current_text(r) for _, r in rows.iterrows()],
         "差距": [gap_text(r) for _, r in rows.iterrows()],
-        "是否达标": np.where(rows["met"].astype(bool), "是", "否"),
+        "是否达标": rows["met"].map(met_text),
         "属性": rows["binding"].map(binding_text),
     })
     numbers = rows[["target_id", "measure", "level", "rate", "units_covered", "units_total", "units_needed", "met",
@@ -102,8 +154,26 @@ def district_table(result: CoverageResult, target_id: str, districts: list[str] 
     if per.empty:
         return pd.DataFrame()
     per = pd.concat([per, rows[rows["district_code"] == AREA_CODE]])
-    if per["measure"].iloc[0] == "count":
+    measure = per["measure"].iloc[0]
+    if measure == "count":
         return pd.DataFrame({"区县": per["district_name"], "现有数量": per["units_covered"].astype(int)}).reset_index(drop=True)
+    if measure == "beds":  # a city-wide total: the districts' beds, the target on the 全市 row only
+        return pd.DataFrame({
+            "区县": per["district_name"], "床位数(张)": per["beds"].map(lambda v: value_text("beds", v)),
+            "目标": [target_text(r) if r["district_code"] == AREA_CODE else "—" for _, r in per.iterrows()],
+            "差距": [gap_text(r) if r["district_code"] == AREA_CODE else "—" for _, r in per.iterrows()],
+        }).reset_index(drop=True)
+    if measure in CAPACITY_NEEDED_WORDS:
+        out = {"区县": per["district_name"], "床位数(张)": per["beds"].map(lambda v: value_text("beds", v))}
+        if measure == "beds_per_1000_elderly":
+            out["老年人口(人)"] = per["elderly_population"].map(lambda v: value_text("beds", v))
+            out["每千名老年人床位(张)"] = per["value"].map(lambda v: value_text(measure, v))
+        else:
+            out["护理型床位(张)"] = per["nursing_beds"].map(lambda v: value_text("beds", v))
+            out["护理型床位占比"] = per["value"].map(lambda v: value_text(measure, v))
+        out.update({"目标": [target_text(r) for _, r in per.iterrows()], "差距": [gap_text(r) for _, r in per.iterrows()],
+                    "是否达标": per["met"].map(met_text)})
+        return pd.DataFrame(out).reset_index(drop=True)
     return pd.DataFrame({
         "区县": per["district_name"],
         "已覆盖": per["units_covered"].astype(int),
@@ -155,16 +225,15 @@ def evaluation_table(targets: pd.DataFrame, current: CoverageResult, baseline: C
             continue
         c = cur.loc[t.target_id]
         count = t.measure == "count"
-        value_now = float(c["units_covered"]) if count else float(c["rate"])
+        value_now = current_value(c.to_dict() | {"measure": t.measure})
         goal = float(t.target_value)
         stated = getattr(t, "baseline_value", np.nan)
         stated_year = getattr(t, "baseline_year", pd.NA)
         if stated is not None and not pd.isna(stated):
             value_base, source = float(stated), "规划" + (f"({int(stated_year)}年)" if not pd.isna(stated_year) else "")
             year0 = int(stated_year) if not pd.isna(stated_year) else baseline_year
-        elif base is not None and t.target_id in base.index:
-            b = base.loc[t.target_id]
-            value_base = float(b["units_covered"]) if count else float(b["rate"])
+        elif base is not None and t.target_id in base.index and not pd.isna(
+                value_base := current_value(base.loc[t.target_id].to_dict() | {"measure": t.measure})):
             source, year0 = f"按建成年份推算({baseline_year}年底)", baseline_year
         else:
             value_base, source, year0 = np.nan, "—", baseline_year
@@ -178,17 +247,19 @@ def evaluation_table(targets: pd.DataFrame, current: CoverageResult, baseline: C
             progress = 1.0
         else:
             progress = (value_now - value_base) / (goal - value_base)
-        met = bool(c["met"])
-        if met:
+        met = _flag(c["met"])
+        if pd.isna(value_now):  # a capacity figure the data cannot give (no beds, no elderly population)
+            status = VERDICT_UNKNOWN
+        elif met:
             status = "已完成"
         elif pd.isna(progress):
             status = "未完成"
         else:
             status = "符合序时进度" if progress >= elapsed - 1e-9 else "滞后于序时进度"
-        fmt = (lambda v: "—" if pd.isna(v) else f"{v:g}") if count else percent_text
+        fmt = (lambda v: "—" if pd.isna(v) else f"{v:g}") if count else (lambda v: value_text(t.measure, v))
         rows.append({
-            "指标": t.indicator, "单位": "个" if count else "%", "基期值": fmt(value_base), "基期来源": source,
-            "现状值": fmt(value_now), "目标值": f"{goal:g}" if count else f"{goal * 100:g}%",
+            "指标": t.indicator, "单位": MEASURE_UNITS.get(t.measure, ""), "基期值": fmt(value_base), "基期来源": source,
+            "现状值": fmt(value_now), "目标值": target_text({"measure": t.measure, "target_value": goal, "target_rate": goal}),
             "完成率": percent_text(completion), "目标进度": percent_text(progress), "状态": status,
             "属性": binding_text(t.binding), "target_id": t.target_id, "baseline_value": value_base,
             "current_value": value_now, "target_value": goal, "completion": completion, "progress": progress,
@@ -274,8 +345,12 @@ def overall_sentence(result: CoverageResult, target_ids: list[str] | None = None
     nd = rows["no_data"].map(_flag)
     met = rows["met"].map(_flag) & ~nd
     text = f"共 {len(rows)} 项指标: 已达标 {int(met.sum())} 项, 未达标 {int((~met & ~nd).sum())} 项"
-    if nd.any():
-        text += f", 台账中无此类设施、待确认 {int(nd.sum())} 项"
+    reasons = rows["no_data_reason"] if "no_data_reason" in rows.columns else pd.Series("", index=rows.index)
+    missing_data = nd & reasons.map(lambda r: isinstance(r, str) and bool(r) and r != NO_DATA_MESSAGE)
+    if (nd & ~missing_data).any():
+        text += f", 台账中无此类设施、待确认 {int((nd & ~missing_data).sum())} 项"
+    if missing_data.any():
+        text += f", 数据不足、无法计算 {int(missing_data.sum())} 项"
     return text + "。"
 
 
@@ -293,6 +368,9 @@ def indicator_sentence(result: CoverageResult, target_id: str, districts: list[s
     name, year = a["indicator"], int(a["target_year"])
     if _flag(a["no_data"]):
         return f"{name}: 台账中无此类设施(0 条记录), 无法判断是确实没有还是未报送, 不作达标判断。"
+    if a["measure"] in CAPACITY_NEEDED_WORDS:
+        from coverage.summary import target_summary  # noqa: PLC0415  (summary builds on evaluate, not on this module)
+        return f"{name}({year}年): " + target_summary(cov, target_id)
     if a["measure"] == "count":
         now, goal = int(a["units_covered"]), float(a["target_value"])
         state = "已达到目标" if _flag(a["met"]) else f"还需 {int(a['units_needed'])} 个"
@@ -324,14 +402,22 @@ def indicator_sentences(result: CoverageResult, target_ids: list[str] | None = N
     listing the targets met and one listing those whose class the ledger holds none of (never
     called a gap), then `gap_notes_sentence` once (not per target). `districts` (codes) limits the
     district clauses."""
-    out, met, no_data = [], [], []
+    out, met, no_data, cannot = [], [], [], []
     for _, a in area_rows(result, target_ids).iterrows():
         name = a["indicator"]
-        if _flag(a["no_data"]):
+        reason = a.get("no_data_reason", "")
+        if _flag(a["no_data"]) and isinstance(reason, str) and reason and reason != NO_DATA_MESSAGE:
+            cannot.append(f"{name}({reason})")
+        elif _flag(a["no_data"]):
             no_data.append(name)
         elif _flag(a["met"]):
-            met.append(f"{name}(现有 {int(a['units_covered'])} 个, 目标 {float(a['target_value']):g} 个)"
-                       if a["measure"] == "count" else f"{name}({percent_text(a['rate'])}, 目标 {_target_pct(float(a['target_rate']))})")
+            if a["measure"] == "count":
+                met.append(f"{name}(现有 {int(a['units_covered'])} 个, 目标 {float(a['target_value']):g} 个)")
+            elif a["measure"] in CAPACITY_NEEDED_WORDS:
+                unit = MEASURE_UNITS[a["measure"]].replace("%", "")
+                met.append(f"{name}({current_text(a)}{unit}, 目标 {target_text(a)}{unit})")
+            else:
+                met.append(f"{name}({percent_text(a['rate'])}, 目标 {_target_pct(float(a['target_rate']))})")
         else:
             out.append(indicator_sentence(result, a["target_id"], districts, gap_note=False))
     if met:
@@ -339,6 +425,8 @@ def indicator_sentences(result: CoverageResult, target_ids: list[str] | None = N
     if no_data:
         out.append(f"台账中无此类设施 {len(no_data)} 项(无法判断是确实没有还是未报送, 不作达标判断, 请确认台账): "
                    f"{'、'.join(no_data)}。")
+    if cannot:
+        out.append(f"数据不足、无法计算 {len(cannot)} 项(不作达标判断): {'、'.join(cannot)}。")
     note = gap_notes_sentence(result, target_ids)
     return out + ([note] if note else [])
 

@@ -14,7 +14,10 @@ Rules for a planned site:
 - it lies in the township given by `unit_code`, else in the township covering its lon/lat (WGS84),
   found with `coverage.assign.assign_facilities` on the sites alone (same edge rule); a site in no
   township is reported in `ScenarioOutcome.unplaced` and counts nowhere, but, like a ledger row,
-  it is in `facilities_in_ledger`.
+  it is in `facilities_in_ledger`;
+- it has no beds: capacity targets (床位数, 每千名老年人床位数, 护理型床位占比; `CAPACITY_MEASURES`)
+  keep their rows from the state (beds come from the ledger's 床位数 column only), so a scenario
+  never moves a bed figure. Bed scenarios belong in the ledger (a planned facility with 床位数).
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.catalog import ClassCatalog
+from coverage.catalog import CAPACITY_MEASURES, ClassCatalog
 from coverage.config import CoverageConfig
 from coverage.errors import CoverageError
 from coverage.evaluate import (
@@ -147,7 +150,8 @@ def apply_scenario(state: CoverageState, scenario: Scenario, units_geo: gpd.GeoD
         in_ledger[cls] = int(in_ledger.get(cls, 0)) + int(n)
     changed = set(scenario.sites["facility_class"])
     after = replace(state, unit_counts=counts, in_ledger=in_ledger)
-    touched = state.targets[state.targets["facility_class"].isin(changed)]
+    targets = state.targets
+    touched = targets[targets["facility_class"].isin(changed) & ~targets["measure"].isin(CAPACITY_MEASURES)]
     if touched.empty:
         coverage = state.coverage
     else:
@@ -194,8 +198,14 @@ def locate_sites(sites: pd.DataFrame, units: pd.DataFrame, units_geo: gpd.GeoDat
 
 
 def coverage_from_counts(state: CoverageState) -> pd.DataFrame:
-    """The coverage table of `evaluate` (same rows, order and values) from the state's counts."""
+    """The coverage table of `evaluate` (same rows, order and values) from the state's counts;
+    capacity targets' rows are the state's own (counts carry no beds)."""
     units, targets, config = state.units, state.targets, state.config
+    capacity = targets["measure"].isin(CAPACITY_MEASURES)
+    if capacity.any():
+        kept = state.coverage[state.coverage["target_id"].isin(set(targets.loc[capacity, "target_id"]))]
+        rest = coverage_from_counts(replace(state, targets=targets[~capacity])) if (~capacity).any() else kept.iloc[0:0]
+        return _in_target_order(pd.concat([rest, kept], ignore_index=True)[list(state.coverage.columns)], targets)
     counts = state.unit_counts
     counts = counts[(counts["n"] > 0) & counts["facility_class"].isin(targets["facility_class"].unique())]
     row = pd.Index(units["code"]).get_indexer(counts["unit_code"])  # position of each count's township
@@ -303,7 +313,11 @@ def _in_target_order(coverage: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFr
                         "a": (coverage["district_code"] == AREA_CODE).to_numpy(),
                         "d": coverage["district_code"].to_numpy()})
     order = key.sort_values(["p", "a", "d"], kind="mergesort").index
-    return _like_evaluate(coverage.iloc[order].reset_index(drop=True))
+    out = coverage.iloc[order].reset_index(drop=True)
+    for col in ("value_unit", "no_data_reason", "data_note"):  # capacity columns are blank on other rows
+        if col in out.columns:
+            out[col] = out[col].fillna("")
+    return _like_evaluate(out)
 
 
 def compare_states(before: CoverageState, after: CoverageState) -> pd.DataFrame:
@@ -314,5 +328,8 @@ def compare_states(before: CoverageState, after: CoverageState) -> pd.DataFrame:
     out = b.merge(a, on=["district_code", "target_id"], how="outer", suffixes=("_before", "_after"), sort=False)
     out = out.rename(columns={"units_needed_before": "gap_before", "units_needed_after": "gap_after",
                               "units_covered_before": "covered_before", "units_covered_after": "covered_after"})
-    out["changed"] = (out["covered_before"] != out["covered_after"]).astype(bool)
+    b_cov, a_cov = out["covered_before"], out["covered_after"]
+    both_missing = (b_cov.isna() & a_cov.isna()).to_numpy(dtype=bool)
+    equal = np.array([bool(x == y) if not (pd.isna(x) or pd.isna(y)) else False for x, y in zip(b_cov, a_cov)], dtype=bool)
+    out["changed"] = ~(both_missing | equal)
     return out

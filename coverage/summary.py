@@ -45,7 +45,7 @@ def district_sentence(row) -> str:
     """'郧阳区还需 6 个乡镇(街道)' (township levels), '郧西县尚无救助站' (county levels) or
     '郧阳区还需 120 张床位' (capacity targets)."""
     if row["measure"] in NEEDED_WORDS:
-        return f"{row['district_name']}还需 {int(row['units_needed'])} {NEEDED_WORDS[row['measure']]}"
+        return f"{row['district_name']}还需 {int(row['units_needed']):,} {NEEDED_WORDS[row['measure']]}"
     if row["level"] in COUNTY_LEVELS:
         return f"{row['district_name']}尚无{row['class_name']}"
     return f"{row['district_name']}还需 {int(row['units_needed'])} 个{UNIT_WORDS.get(row['level'], '单元')}"

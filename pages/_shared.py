@@ -25,6 +25,8 @@ COLUMN_LABELS = {
     "target_year": "目标年份", "unit_code": "乡镇代码", "unit_name": "乡镇(街道)", "unit_kind": "类型",
     "facility_id": "编号", "name": "名称", "class_raw": "原始类型", "lon": "经度", "lat": "纬度",
     "operating_status": "状态", "status": "归属情况", "address": "地址", "facilities_in_ledger": "台账中该类设施数",
+    "target_value": "目标值", "value": "数值", "value_unit": "数值单位", "beds": "床位数", "nursing_beds": "护理型床位数",
+    "elderly_population": "老年人口(60岁以上)", "no_data_reason": "无法计算的原因", "data_note": "数据说明",
 }
 
 

@@ -2,7 +2,9 @@
 by how much, and a way to its details."""
 import streamlit as st
 
+from coverage.catalog import CAPACITY_MEASURES, MEASURE_LABELS
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
+from coverage.evaluation import MEASURE_UNITS, current_text, target_text
 from coverage.summary import area_sentence, district_gaps, district_sentence, no_data_notice
 from pages import _shared
 
@@ -11,7 +13,11 @@ assigned, res = _shared.result(plan)
 area = res.coverage[res.coverage["district_code"] == AREA_CODE]
 by_district = res.coverage[res.coverage["district_code"] != AREA_CODE]
 years = sorted(set(area["target_year"]))
-no_data = area[area["no_data"].astype(bool)]
+unjudged = area[area["no_data"].astype(bool)]
+# no ledger rows of the class (said once, in the notice) vs. a capacity figure without beds / elderly population
+missing = unjudged["no_data_reason"].fillna("").ne("") & unjudged["no_data_reason"].ne(NO_DATA_MESSAGE) \
+    if "no_data_reason" in unjudged else unjudged["no_data"] & False
+no_data, cannot = unjudged[~missing], unjudged[missing]
 checked = area[~area["no_data"].astype(bool)]
 
 
@@ -33,9 +39,14 @@ def district_bar(n_met: int, n_all: int) -> None:
 _shared.page_header("总览")
 st.caption(f"规划: {_shared.esc(plan)} · 目标年份: {'、'.join(map(str, years))} · 指标 {len(area)} 项, "
            f"已达标 {int(checked['met'].fillna(False).astype(bool).sum())} 项"
-           + (f", {len(no_data)} 项台账中无此类设施(待确认)" if len(no_data) else ""))
+           + (f", {len(no_data)} 项台账中无此类设施(待确认)" if len(no_data) else "")
+           + (f", {len(cannot)} 项数据不足无法计算" if len(cannot) else ""))
 if len(no_data):
     st.warning(_shared.esc(no_data_notice(no_data["class_name"], "overview")))
+if len(cannot):
+    st.info(_shared.esc("数据不足、无法计算(不作达标判断): "
+                        + "; ".join(f"{r.indicator}: {r.no_data_reason}" for r in cannot.itertuples())
+                        + "。补充后重新计算: 床位数、护理型床位数在设施台账中, 老年人口在「数据」页上传。"))
 
 cols = st.columns(3)
 for i, row in enumerate(area.itertuples(index=False)):
@@ -47,7 +58,14 @@ for i, row in enumerate(area.itertuples(index=False)):
         tag = f" · {_shared.esc(row.binding)}" if row.binding else ""
         st.markdown(f"**{_shared.esc(row.indicator)}**")
         st.caption(f"{_shared.esc(row.class_name)} · {_shared.esc(row.level)} · {row.target_year}年{tag}")
-        if row.measure == "count":
+        if row.measure in CAPACITY_MEASURES:
+            unit = MEASURE_UNITS[row.measure].replace("%", "")
+            st.metric(MEASURE_LABELS[row.measure], f"{current_text(row._asdict())} {unit}".strip())
+            st.markdown(f"目标 {target_text(row._asdict())} {unit} · {badge}  \n{_shared.esc(area_sentence(row._asdict()))}")
+            sub = by_district[(by_district["target_id"] == row.target_id) & by_district["met"].notna()]
+            if not row.no_data and row.measure != "beds" and len(sub):
+                district_bar(int(sub["met"].astype(bool).sum()), len(sub))
+        elif row.measure == "count":
             st.metric("现有数量", f"{row.units_covered} 个")
             gap = NO_DATA_MESSAGE if row.no_data else ("已达到目标" if row.met else f"还需 {row.units_needed} 个")
             st.markdown(f"目标 {row.target_value:.0f} 个 · {badge} · {gap}")

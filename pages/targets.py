@@ -39,9 +39,11 @@ edited = st.data_editor(
         "类型": st.column_config.SelectboxColumn("类型", options=[label for m, label in MEASURE_LABELS.items()
                                                             if CAPACITY_TARGETS_ENABLED or m not in CAPACITY_MEASURES],
                                                    required=True,
-                                                   help="覆盖率: 有设施的单元占比; 数量: 全市设施个数"),
+                                                   help="覆盖率: 有设施的单元占比; 数量: 全市设施个数; 床位数: 全市床位合计(张); "
+                                                        "每千名老年人床位数: 床位 ÷ 60岁以上人口 × 1000; 护理型床位占比: 护理型床位 ÷ 床位。"
+                                                        "床位类指标的统计单元填「全市」, 设施类别可填类别组(如 养老服务)"),
         "统计单元": st.column_config.SelectboxColumn("统计单元", options=list(UNIT_LEVELS), required=True),
-        "目标值": st.column_config.NumberColumn("目标值", help="覆盖率填百分数(60 表示 60%); 数量填个数", required=True),
+        "目标值": st.column_config.NumberColumn("目标值", help="覆盖率、护理型床位占比填百分数(60 表示 60%); 数量填个数; 床位数填张数; 每千名老年人床位数填张", required=True),
         "目标年份": st.column_config.NumberColumn("目标年份", format="%d", required=True),
         "属性": st.column_config.SelectboxColumn("属性", options=["", "约束性", "预期性"]),
         "来源文件": st.column_config.TextColumn("来源文件", disabled=True),

@@ -39,14 +39,16 @@ import numpy as np
 import pandas as pd
 
 from coverage.admin import OTHER_TOWNSHIP_KIND, district_kind
-from coverage.catalog import DATA_DIR
+from coverage.capacity import capacity_table
+from coverage.catalog import AREA_MEASURES, CAPACITY_MEASURES, DATA_DIR, SHARE_MEASURES
 from coverage.config import FUNCTIONAL_ZONE_MARKERS
 from coverage.evaluate import (
     AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE, CoverageResult, counting_facilities, county_pool, units_at_level,
 )
 from coverage.evaluation import (
-    BINDING_NOTE, INDICATOR_COLUMNS, binding_text, district_sentences, district_table,
-    indicator_sentence, indicator_sentences, indicator_table, overall_sentence, percent_text,
+    BINDING_NOTE, INDICATOR_COLUMNS, MEASURE_UNITS, binding_text, current_text, current_value, district_sentences,
+    district_table, gap_text, indicator_sentence, indicator_sentences, indicator_table, overall_sentence, percent_text,
+    target_text, value_text,
 )
 from coverage.plans import GENERIC_PLAN, area_code_of, load_plan_areas
 from reporting.excel import INTEGER_FORMAT, PERCENT_FORMAT, download_name, plain_text, safe_filename, sheet_name, write_frame
@@ -167,7 +169,7 @@ def _covered_codes(data: PackData, target) -> pd.Series:
     """Unit (or district) code -> covered, for the units the target counts (districts for the
     county levels, `COUNTY_LEVELS`, as the coverage rows give them)."""
     cov = data.result.coverage
-    if target.measure == "count":
+    if target.measure in AREA_MEASURES:  # counts and beds: no unit is covered or not
         return pd.Series(dtype=bool)
     unc = data.result.uncovered
     missing = set(unc.loc[unc["target_id"] == target.target_id, "unit_code"])
@@ -188,11 +190,20 @@ def _is_no_data(row: pd.Series) -> bool:
 
 
 def no_data_targets(data: PackData) -> set[str]:
-    """Ids of the targets whose class the ledger holds none of (coverage column `no_data`)."""
+    """Ids of the targets the data cannot judge (coverage column `no_data` on the whole-area row):
+    the ledger holds none of the class, or a capacity figure lacks its beds / elderly population."""
     cov = data.result.coverage
     if "no_data" not in cov.columns:
         return set()
-    return set(cov.loc[cov["no_data"].map(_flag), "target_id"])
+    area = cov[cov["district_code"] == AREA_CODE]
+    return set(area.loc[area["no_data"].map(_flag), "target_id"])
+
+
+def no_data_reason(row) -> str:
+    """Why a no-data row cannot be judged: the capacity reason (no 床位数, no 老年人口 ...) when the
+    row has one, else `NO_DATA_MESSAGE` (the ledger holds none of the class)."""
+    reason = row.get("no_data_reason", "") if hasattr(row, "get") else ""
+    return reason if isinstance(reason, str) and reason else NO_DATA_MESSAGE
 
 
 def _mark(text: str) -> str:
@@ -204,8 +215,9 @@ def _indicator_table(data: PackData, target_ids: list[str] | None) -> pd.DataFra
     table = indicator_table(data.result, target_ids)
     nd = table["target_id"].isin(no_data_targets(data))
     if nd.any():
+        area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
         table.loc[nd, "现状值"] = table.loc[nd, "现状值"].map(_mark)
-        table.loc[nd, "差距"] = NO_DATA_MESSAGE
+        table.loc[nd, "差距"] = [no_data_reason(area.loc[t]) for t in table.loc[nd, "target_id"]]
         table.loc[nd, "是否达标"] = NO_DATA_VERDICT
     return table
 
@@ -220,22 +232,34 @@ def _evaluation(data: PackData, target_ids: list[str] | None) -> pd.DataFrame | 
     if nd.any():
         for col in ("现状值", "完成率", "目标进度"):
             ev.loc[nd, col] = ev.loc[nd, col].astype(str).map(lambda v: v if v == "—" else _mark(v))
-        ev.loc[nd, "状态"] = NO_DATA_MESSAGE
+        area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
+        ev.loc[nd, "状态"] = [no_data_reason(area.loc[t]) for t in ev.loc[nd, "target_id"]]
     return ev
 
 
 def _no_data_note(data: PackData, target_ids: list[str] | None) -> str:
     """One sentence naming the chosen targets whose class the ledger holds none of ("" if none)."""
     rows = _target_rows(data, target_ids)
-    names = rows.loc[rows["target_id"].isin(no_data_targets(data)), "indicator"].astype(str).tolist()
-    if not names:
-        return ""
-    return (f"{NO_DATA_MARK} {NO_DATA_MESSAGE}: 以下 {len(names)} 项指标对应类别的设施在台账中没有任何记录 —— "
-            f"{'、'.join(names)}。无法判断是确实没有还是未报送, 表中现状值只反映台账, 不据此判断差距或是否达标。")
+    area = data.result.coverage[data.result.coverage["district_code"] == AREA_CODE].set_index("target_id")
+    chosen = rows[rows["target_id"].isin(no_data_targets(data))]
+    reasons = [no_data_reason(area.loc[t]) for t in chosen["target_id"]]
+    names = [n for n, r in zip(chosen["indicator"].astype(str), reasons) if r == NO_DATA_MESSAGE]
+    short = [f"{n}({r})" for n, r in zip(chosen["indicator"].astype(str), reasons) if r != NO_DATA_MESSAGE]
+    text = ""
+    if names:
+        text = (f"{NO_DATA_MARK} {NO_DATA_MESSAGE}: 以下 {len(names)} 项指标对应类别的设施在台账中没有任何记录 —— "
+                f"{'、'.join(names)}。无法判断是确实没有还是未报送, 表中现状值只反映台账, 不据此判断差距或是否达标。")
+    if short:
+        text += (f"{NO_DATA_MARK} 数据不足、无法计算 {len(short)} 项(不作达标判断): {'、'.join(short)}。")
+    return text
 
 
 def _facility_points(data: PackData, class_id: str, counting: pd.DataFrame) -> pd.DataFrame:
-    ids = set(counting.loc[counting["facility_class"] == class_id, "facility_id"])
+    """Counted facilities of a class, or of every class of a group (a 养老服务 bed target)."""
+    of_class = counting["facility_class"] == class_id
+    if not of_class.any() and class_id in set(data.classes.groups.values()):
+        of_class = counting["facility_class"].map(data.classes.groups).eq(class_id)
+    ids = set(counting.loc[of_class, "facility_id"])
     pts = data.assigned[data.assigned["facility_id"].isin(ids) & data.assigned["status"].isin(["assigned", "by_address"])]
     return pts.drop_duplicates("facility_id")
 
@@ -245,7 +269,15 @@ def _key_figures(row: pd.Series, districts: pd.DataFrame) -> list[tuple[str, str
     and `NO_DATA_MESSAGE` for a gap (no 达标区县 count)."""
     no_data = _is_no_data(row)
     mark = _mark if no_data else str
-    gap = NO_DATA_MESSAGE if no_data else ("已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个")
+    gap = no_data_reason(row) if no_data else ("已达标" if row["met"] else f"还需 {int(row['units_needed'])} 个")
+    if row["measure"] in CAPACITY_MEASURES:
+        unit = MEASURE_UNITS[row["measure"]].replace("%", "")
+        out = [("现状", mark(f"{current_text(row)} {unit}".strip())), ("目标", f"{target_text(row)} {unit}({row['target_year']}年)".replace(" (", "(")),
+               ("差距", gap if no_data else gap_text(row))]
+        if row["measure"] != "beds" and not no_data:
+            met = districts["met"].map(_flag)
+            out.append(("达标区县", f"{int(met.sum())} / {len(districts)}"))
+        return out
     if row["measure"] == "count":
         return [("现有数量", mark(f"{int(row['units_covered'])} 个")), ("目标", f"{row['target_value']:g} 个({row['target_year']}年)"),
                 ("差距", gap)]
@@ -257,6 +289,12 @@ def _key_figures(row: pd.Series, districts: pd.DataFrame) -> list[tuple[str, str
 
 def _subtitle(data: PackData, row: pd.Series) -> str:
     no_data = _is_no_data(row)
+    if row["measure"] in CAPACITY_MEASURES:
+        unit = MEASURE_UNITS[row["measure"]].replace("%", "")
+        goal = f"目标 {target_text(row)}{unit}({row['target_year']}年)"
+        if no_data:
+            return f"{data.area_name} · {no_data_reason(row)} · {goal}"
+        return f"{data.area_name} · 现状 {current_text(row)}{unit} / {goal} · {gap_text(row)}"
     if row["measure"] == "count":
         now = f"现有 {int(row['units_covered'])} 个"
         text = f"{now}{NO_DATA_MARK if no_data else ''} / 目标 {row['target_value']:g} 个({row['target_year']}年)"
@@ -361,7 +399,7 @@ def district_map_book(data: PackData, target_id: str, districts: list[str] | Non
             sub = ""
             if no_data:
                 sub = f"{name} · {NO_DATA_MESSAGE}"
-            elif code in rows.index and t.measure != "count":
+            elif code in rows.index and t.measure == "coverage":
                 r = rows.loc[code]
                 sub = (f"{name} · 覆盖率 {percent_text(r['rate'])}({int(r['units_covered'])}/{int(r['units_total'])}) · 目标 "
                        f"{r['target_rate'] * 100:g}% · " + ("已达标" if r["met"] else f"还需{int(r['units_needed'])}个"))
@@ -383,25 +421,59 @@ def _summary_sheet(data: PackData, target_ids: list[str] | None) -> tuple[pd.Dat
     """指标汇总 with numbers as numbers: shares (format %) for coverage targets, counts (format 0) for
     count targets, per row; 说明 says when the ledger holds none of the class (no gap, 待确认)."""
     rows = indicator_table(data.result, target_ids)
-    count = rows["measure"].eq("count").to_numpy()
+    coverage = rows["measure"].eq("coverage").to_numpy()
     nd = rows["target_id"].isin(no_data_targets(data)).to_numpy()
     cov = data.result.coverage
-    area = cov[cov["district_code"] == AREA_CODE].set_index("target_id")
-    target_value = np.where(count, area.loc[rows["target_id"], "target_value"].to_numpy(float),
-                            area.loc[rows["target_id"], "target_rate"].to_numpy(float))
-    current = np.where(count, rows["units_covered"].to_numpy(float), rows["rate"].to_numpy(float))
+    area = cov[cov["district_code"] == AREA_CODE].set_index("target_id").loc[rows["target_id"]]
+    target_value = np.where(coverage, area["target_rate"].to_numpy(float), area["target_value"].to_numpy(float))
+    current = [current_value(r) for _, r in area.reset_index().iterrows()]
     frame = pd.DataFrame({
-        "指标编号": rows["target_id"], "指标": rows["指标"], "统计单元": rows["level"],
+        "指标编号": rows["target_id"], "指标": rows["指标"], "统计单元": rows["level"], "单位": rows["单位"],
         "目标值": target_value, "现状值": current,
-        "已覆盖(分子)": [None if c else int(v) for c, v in zip(count, rows["units_covered"])],
-        "单元总数(分母)": [None if c else int(v) for c, v in zip(count, rows["units_total"])],
-        "还需": [None if n else int(v) for n, v in zip(nd, rows["units_needed"])],
+        "已覆盖(分子)": [int(v) if c else None for c, v in zip(coverage, rows["units_covered"])],
+        "单元总数(分母)": [int(v) if c else None for c, v in zip(coverage, rows["units_total"])],
+        "还需": [None if n or pd.isna(v) else int(v) for n, v in zip(nd, rows["units_needed"])],
         "是否达标": np.where(nd, NO_DATA_VERDICT, rows["是否达标"]),
         "属性": rows["属性"], "目标年份": rows["target_year"].astype(int),
-        "说明": np.where(nd, NO_DATA_MESSAGE, ""),
+        "说明": [no_data_reason(r) if n else _capacity_basis(r) for n, (_, r) in zip(nd, area.reset_index().iterrows())],
     })
-    per_row = [INTEGER_FORMAT if c else PERCENT_FORMAT for c in count]
+    per_row = [MEASURE_FORMATS.get(m, INTEGER_FORMAT) for m in rows["measure"]]
     return frame, {"目标值": per_row, "现状值": per_row}
+
+
+#: Excel number format of a measure's figures.
+MEASURE_FORMATS = {"coverage": PERCENT_FORMAT, "nursing_bed_share": PERCENT_FORMAT, "count": INTEGER_FORMAT,
+                   "beds": INTEGER_FORMAT, "beds_per_1000_elderly": "0.0"}
+
+
+def _capacity_basis(row) -> str:
+    """What a capacity figure is made of ('床位 13,139 张 / 老年人口 756,164 人'), '' for other measures."""
+    measure = row["measure"]
+    if measure not in CAPACITY_MEASURES:
+        return ""
+    if measure == "beds":
+        text = f"床位 {value_text('beds', row['beds'])} 张"
+    elif measure == "beds_per_1000_elderly":
+        text = f"床位 {value_text('beds', row['beds'])} 张 / 老年人口 {value_text('beds', row['elderly_population'])} 人 × 1000"
+    else:
+        text = f"护理型床位 {value_text('beds', row['nursing_beds'])} 张 / 床位 {value_text('beds', row['units_total'])} 张"
+    note = row.get("data_note", "")
+    return text + (f"; {note}" if isinstance(note, str) and note else "")
+
+
+def _capacity_sheet(data: PackData, target, districts: list[str] | None) -> pd.DataFrame:
+    """The townships of a capacity target: facilities of its class or group, 床位数, 护理型床位数,
+    老年人口 and the ratios, as `coverage.capacity.capacity_table` computes them (townships only)."""
+    table = capacity_table(data.units, data.assigned, data.classes, target.facility_class, data.config)
+    table = table[table["level"] == "乡镇(街道)"]
+    if districts:
+        table = table[table["district_code"].isin(districts)]
+    return pd.DataFrame({
+        "乡镇代码": table["unit_code"], "乡镇(街道)": table["unit_name"], "区县": table["district_name"],
+        "设施数": table["facilities"].astype(int), "床位数": table["beds"], "护理型床位数": table["nursing_beds"],
+        "老年人口": table["elderly_population"], "每千名老年人床位数": table["beds_per_1000_elderly"].round(1),
+        "护理型床位占比": table["nursing_bed_share"].round(3),
+    }).reset_index(drop=True)
 
 
 def _evaluation_sheet(data: PackData, target_ids: list[str] | None) -> tuple[pd.DataFrame, dict] | None:
@@ -409,12 +481,13 @@ def _evaluation_sheet(data: PackData, target_ids: list[str] | None) -> tuple[pd.
     ev = _evaluation(data, target_ids)
     if ev is None:
         return None
-    count = ev["单位"].eq("个").to_numpy()
+    measures = data.result.coverage.drop_duplicates("target_id").set_index("target_id")["measure"]
+    formats = [MEASURE_FORMATS.get(measures.get(t), INTEGER_FORMAT) for t in ev["target_id"]]
     frame = pd.DataFrame({
         "指标": ev["指标"], "基期值": ev["baseline_value"], "基期来源": ev["基期来源"], "现状值": ev["current_value"],
         "目标值": ev["target_value"], "完成率": ev["completion"], "目标进度": ev["progress"], "状态": ev["状态"],
         "属性": ev["属性"]}).reset_index(drop=True)
-    per_row = [INTEGER_FORMAT if c else PERCENT_FORMAT for c in count]
+    per_row = formats
     return frame, {"基期值": per_row, "现状值": per_row, "目标值": per_row, "完成率": PERCENT_FORMAT,
                    "目标进度": PERCENT_FORMAT}
 
@@ -435,6 +508,9 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
     if ev is not None:
         sheets.append(("评估", "规划实施评估", *ev))
     for t in _target_rows(data, target_ids).itertuples(index=False):
+        if t.measure in CAPACITY_MEASURES:  # beds per township: what the figure is summed from
+            sheets.append((f"{t.target_id} {t.indicator}", t.indicator, _capacity_sheet(data, t, districts), {}))
+            continue
         rows = counting[counting["facility_class"] == t.facility_class]
         if t.unit_level in COUNTY_LEVELS:
             base = units.drop_duplicates("district_code")[["district_code", "district_name"]].sort_values("district_code")
@@ -559,6 +635,10 @@ def counting_rules(data: PackData, target_ids: list[str] | None = None) -> list[
                        "才计入(按台账的功能列判断)。")
     if "count" in set(rows["measure"]):
         out.append("数量类指标以全市合计与规划目标比较; 分区县的数量仅供参考(规划只给出全市目标)。")
+    if set(rows["measure"]) & set(CAPACITY_MEASURES):
+        out.append("床位类指标: 床位数、护理型床位数取台账所填(计入的设施同覆盖率指标: 在运营、已落入乡镇、去重后); "
+                   "老年人口取乡镇(街道)图层的 60 岁以上人口; 每千名老年人床位数 = 床位数 ÷ 老年人口 × 1000; "
+                   "护理型床位占比只按填写了护理型床位数的设施计算。床位总数以全市合计与目标比较, 比例类指标也按区县判断。")
     if set(rows["target_id"]) & no_data_targets(data):
         out.append(f"台账中一条记录都没有的设施类别, 无法区分确实没有还是未报送, 相应指标不作达标判断, 标「{NO_DATA_VERDICT}」"
                    f"并以 {NO_DATA_MARK} 标注数字。")
@@ -589,6 +669,8 @@ def _district_rows(data: PackData, target_id: str, districts: list[str] | None) 
             table["覆盖率"] = table["覆盖率"].map(_mark)
             table["差距"] = NO_DATA_MESSAGE
             table["是否达标"] = NO_DATA_VERDICT
+        elif "现有数量" not in table.columns:  # capacity: the district rows say why themselves
+            pass
         else:
             table["现有数量"] = table["现有数量"].astype(str).map(_mark)
             table["说明"] = NO_DATA_MESSAGE
@@ -597,6 +679,10 @@ def _district_rows(data: PackData, target_id: str, districts: list[str] | None) 
 
 def _no_data_text(data: PackData, target) -> str:
     """The paragraph a no-data target gets instead of a list of uncovered units."""
+    cov = data.result.coverage
+    area = cov[(cov["target_id"] == target.target_id) & (cov["district_code"] == AREA_CODE)]
+    if len(area) and no_data_reason(area.iloc[0]) != NO_DATA_MESSAGE:
+        return f"数据不足, 无法计算: {no_data_reason(area.iloc[0])}。本指标不作达标判断; 补充数据后重新计算。"
     name = data.classes.names.get(target.facility_class, target.facility_class)
     return (f"{NO_DATA_MESSAGE}: 台账中没有「{name}」类设施(0 条记录), 无法判断是确实没有还是未报送, "
             "本指标不列未覆盖单元、不作达标判断。")
@@ -1015,6 +1101,9 @@ def _key_point_lines(data: PackData, target_ids: list[str] | None) -> list[tuple
         r = area.loc[t.target_id]
         if _flag(r["met"]):
             met.append(t.indicator)
+        elif r["measure"] in CAPACITY_MEASURES:
+            unit = MEASURE_UNITS[r["measure"]].replace("%", "")
+            short.append(f"{t.indicator}: {current_text(r)}{unit} / 目标 {target_text(r)}{unit}, {gap_text(r)}")
         elif r["measure"] == "count":
             short.append(f"{t.indicator}: 现有 {int(r['units_covered'])} 个 / 目标 {r['target_value']:g} 个, 还需 {int(r['units_needed'])} 个")
         else:
@@ -1026,9 +1115,14 @@ def _key_point_lines(data: PackData, target_ids: list[str] | None) -> list[tuple
     lines += [("• " + text, size, False, "333333") for text in short]
     if met:
         lines.append((f"已达标: {'、'.join(met)}", size, False, "2E6B4F"))
-    nd = rows.loc[rows["target_id"].isin(no_data), "indicator"].astype(str).tolist()
+    chosen = rows[rows["target_id"].isin(no_data)]
+    reasons = [no_data_reason(area.loc[t]) for t in chosen["target_id"]]
+    nd = [n for n, r in zip(chosen["indicator"].astype(str), reasons) if r == NO_DATA_MESSAGE]
     if nd:
         lines.append((f"{NO_DATA_MARK} {NO_DATA_MESSAGE}(不作达标判断): {'、'.join(nd)}", size, False, "9A6B00"))
+    cannot = [n for n, r in zip(chosen["indicator"].astype(str), reasons) if r != NO_DATA_MESSAGE]
+    if cannot:
+        lines.append((f"{NO_DATA_MARK} 数据不足、无法计算(不作达标判断): {'、'.join(cannot)}", size, False, "9A6B00"))
     return lines
 
 

@@ -284,3 +284,36 @@ def test_demo_plan_with_capacity_targets_evaluates():
     assert not beds.no_data and beds.beds > 0 and not math.isnan(beds.rate)
     for tid in ("SY-22", "SY-23", "SY-24", "SY-25"):
         assert isinstance(target_summary(res.coverage, tid), str)
+
+
+def test_tables_read_capacity_rows_in_their_units():
+    """The 主要指标 / 评估 / district tables print bed figures in 张 with the gap in beds, and say
+    待确认 (never 否 or a 0) where the figure cannot be computed."""
+    from coverage.evaluate import CoverageResult
+    from coverage.evaluation import district_table, evaluation_table, gap_text, indicator_table, indicator_sentences
+
+    res = run(a=ledger(nursing=False))
+    table = indicator_table(res).set_index("target_id")
+    p1 = row(res, "P1")
+    needed = math.ceil(35 * 10000 / 1000) - int(p1.beds)
+    assert (table.loc["P1", "单位"], table.loc["P1", "目标值"]) == ("张/千名老年人", "35")
+    assert table.loc["P1", "现状值"] == f"{p1.beds / 10000 * 1000:,.1f}"
+    assert table.loc["P1", "差距"] == f"还需{needed:,}张床位" == gap_text(p1)
+    assert (table.loc["S1", "现状值"], table.loc["S1", "目标值"], table.loc["S1", "是否达标"]) == ("—", "55%", "待确认")
+    assert table.loc["B1", "目标值"] == "150" and table.loc["C1", "单位"] == "%"
+    ev = evaluation_table(TARGETS, res).set_index("target_id")
+    assert ev.loc["S1", "状态"] == "待确认" and math.isnan(ev.loc["S1", "current_value"])
+    assert ev.loc["P1", "current_value"] == pytest.approx(p1.value)
+    per = district_table(res, "P1")
+    assert list(per.columns) == ["区县", "床位数(张)", "老年人口(人)", "每千名老年人床位(张)", "目标", "差距", "是否达标"]
+    assert per["区县"].iloc[-1] == "全市" and per["老年人口(人)"].iloc[-1] == "10,000"
+    assert list(district_table(res, "B1")["目标"]) == ["—", "—", "150"]
+    sentences = "".join(indicator_sentences(res))
+    assert f"指标S1({NO_NURSING_COLUMN})" in sentences and "数据不足、无法计算 2 项" in sentences
+    assert isinstance(res, CoverageResult)
+
+
+def test_target_kept_on_a_row_without_data():
+    """A capacity row the data cannot compute still carries the plan's target (the plan's figure)."""
+    s1 = row(run(a=ledger(nursing=False)), "S1")
+    assert s1.no_data and s1.target_value == pytest.approx(0.55) and s1.target_rate == pytest.approx(0.55)

@@ -10,7 +10,8 @@ from PIL import Image
 from coverage.__main__ import main
 from coverage.catalog import load_classes, load_targets
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE, evaluate_layers
-from coverage.evaluation import evaluation_table, percent_text
+from coverage.catalog import CAPACITY_MEASURES
+from coverage.evaluation import current_text, current_value, evaluation_table, gap_text, percent_text, target_text
 from geodata.demo import load_demo
 from reporting.meeting_pack import NO_DATA_MARK, NO_DATA_VERDICT, sheet_name
 from reporting.thematic import nice_scale_length_m
@@ -68,6 +69,8 @@ def pack(tmp_path_factory):
 def expected_row(r) -> list[str]:
     """目标值, 现状值 as the tables print them (a target without ledger data has its figure marked)."""
     mark = NO_DATA_MARK if r["no_data"] else ""
+    if r["measure"] in CAPACITY_MEASURES:  # beds: '28,000' / '13,139'; shares in percent; '—' when not computable
+        return [target_text(r), current_text(r) + mark]
     if r["measure"] == "count":
         return [f"{r['target_value']:g}", str(int(r["units_covered"])) + mark]
     return [f"{r['target_rate'] * 100:g}%", percent_text(r["rate"]) + mark]
@@ -89,10 +92,12 @@ def test_docx_indicator_table_equals_coverage_csv_and_sets_east_asian_fonts(pack
         assert cells[0] == r["indicator"]
         assert cells[2:4] == expected_row(r)
         if r["no_data"]:  # the demo ledger holds none of some classes: said so, no gap, no verdict
-            assert cells[4] == NO_DATA_MESSAGE and cells[5] == NO_DATA_VERDICT
+            reason = r["no_data_reason"] if isinstance(r["no_data_reason"], str) and r["no_data_reason"] else NO_DATA_MESSAGE
+            assert cells[4] == reason and cells[5] == NO_DATA_VERDICT
             continue
         assert cells[5] == ("是" if r["met"] else "否")
-        assert (cells[4] == "已达标") if r["met"] else (f"还需{int(r['units_needed'])}个" in cells[4])
+        assert cells[4] == gap_text(r)
+        assert (cells[4] == "已达标") if r["met"] else (f"还需{int(r['units_needed']):,}" in cells[4])
     styles = zipfile.ZipFile(path).read("word/styles.xml").decode()
     assert 'w:eastAsia="宋体"' in styles and 'w:eastAsia="黑体"' in styles
     for style in ("Normal", "Heading 1", "Title"):
@@ -186,7 +191,10 @@ def test_xlsx_ledger_has_every_township_and_facility(pack):
     now = summary[0].index("现状值")
     for row, (_, r) in zip(summary[1:], area.iterrows()):
         assert row[0] == r["target_id"]
-        expected = r["units_covered"] if r["measure"] == "count" else r["rate"]
+        expected = current_value(r)
+        if pd.isna(expected):  # a capacity figure the data cannot give: an empty cell, never a 0
+            assert row[now] is None and r["no_data"]
+            continue
         assert isinstance(row[now], (int, float)) and row[now] == pytest.approx(expected)
 
 
@@ -210,9 +218,12 @@ def test_evaluation_baseline_computed_from_built_years(pack, tmp_path):
         if pd.notna(stated.get(r["target_id"])):  # the plan states this baseline (规划(2020年))
             assert row[2].startswith("规划")
             continue
-        assert row[2] == "按建成年份推算(2020年底)"
         b = base.loc[r["target_id"]]
-        assert row[1] == pytest.approx(b["units_covered"] if r["measure"] == "count" else b["rate"])
+        if pd.isna(current_value(b)):  # e.g. 护理型床位占比 without 护理型床位数: no baseline either
+            assert row[2] == "—" and row[1] is None
+            continue
+        assert row[2] == "按建成年份推算(2020年底)"
+        assert row[1] == pytest.approx(current_value(b))
     assert ev[area.iloc[0]["indicator"]][7] in ("已完成", "符合序时进度", "滞后于序时进度")
     assert any(n.endswith(".docx") for n in zipfile.ZipFile(out / "会议材料.zip").namelist())
 
@@ -238,7 +249,9 @@ def test_summary_page_names_every_district_short_with_its_number(pack):
         else:
             assert f"{r.district_name}还需 {int(r.units_needed)} 个" in line, r
     for r in area.itertuples():
-        if r.no_data:
+        if r.no_data and isinstance(r.no_data_reason, str) and r.no_data_reason != NO_DATA_MESSAGE:
+            assert f"{r.indicator}({r.no_data_reason})" in next(v for k, v in lines.items() if k.startswith("数据不足、无法计算"))
+        elif r.no_data:
             assert r.indicator in lines["台账中无此类设施 4 项(无法判断是确实没有还是未报送, 不作达标判断, 请确认台账)"]
         elif r.met:
             assert r.indicator in next(v for k, v in lines.items() if k.startswith("已达标 "))

@@ -271,3 +271,17 @@ def test_banner_when_planned_or_building_facilities_count(empty_workspace):
     at.sidebar.multiselect[0].set_value(["运营", "规划"]).run()
     assert not at.exception
     assert any("规划" in w.value and "不是现状" in w.value for w in at.warning)
+
+
+def test_indicators_page_shows_a_capacity_target_in_beds():
+    """指标 on a bed target of the demo plan: the district table in 张 with the 全市 row first, no exception."""
+    at = run_page("pages/indicators.py")
+    box = next(b for b in at.selectbox if b.label == "指标")
+    options = [o for o in box.options if "每千名老年人" in o]
+    assert options, box.options
+    box.select(options[0]).run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    beds = next(f for f in frames if "每千名老年人床位(张)" in f.columns)
+    assert beds["区县"].iloc[0] == "全市" and beds["目标"].iloc[0] == "50"
+    assert any("床位数 ÷ 老年人口" in c.value for c in at.caption)
