@@ -56,7 +56,7 @@ FIELD_LABELS: dict[str, str] = {
     "facility_id": "编号", "facility_class": "类型", "lon": "经度", "lat": "纬度", "address": "地址",
     "operating_status": "状态", "beds": "床位数", "nursing_beds": "护理型床位数", "built_year": "建成年份", "full_time_care": "全托", "day_care_service": "日托",
     "home_service": "上门服务", "functions": "服务功能", "stated_township": "所属乡镇(街道)",
-    "stated_district": "所属区县",
+    "stated_district": "所属区县", "point_id": "编号",
 }
 
 

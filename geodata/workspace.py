@@ -233,3 +233,48 @@ def save_scenarios(scenarios: dict[str, pd.DataFrame], root: Path | None = None)
         return rows
     data = {"version": 1, "scenarios": [{"name": str(name), "sites": records(s)} for name, s in scenarios.items()]}
     _atomic_write(scenarios_path(root), json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+# ------------------------------------------------------------------ population tables and demand points
+#: Saved as uploaded (the bytes as the planner gave them), with how to read them in the state file,
+#: so the join is redone on every read with the readers of `geodata.population` and the original
+#: file stays on record. kind -> (file stem, state key).
+POPULATION_KINDS = {"population": ("population_table", "population_record"),
+                    "demand_points": ("demand_points", "demand_points_record")}
+
+
+def save_population_file(kind: str, raw: bytes, filename: str, root: Path | None = None, **how) -> None:
+    """Keep an uploaded population table (kind "population": 乡镇人口表, joined by township code) or
+    village/community points (kind "demand_points") with its original name and reading options
+    (`how`: field_map, sheet, system); replaces an earlier one of the same kind."""
+    root = root or workspace_dir()
+    stem, key = POPULATION_KINDS[kind]
+    suffix = Path(filename).suffix.lower() or ".csv"
+    for old in root.glob(f"{stem}.*"):
+        if old.suffix.lower() != suffix:
+            old.unlink(missing_ok=True)
+    _atomic_write(root / f"{stem}{suffix}", raw)
+    data = state(root)
+    data[key] = {"filename": str(filename), "stored": f"{stem}{suffix}", **how}
+    _atomic_write(root / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def population_file(kind: str, root: Path | None = None) -> tuple[Path, dict] | None:
+    """(stored path, record with filename and reading options) of a saved population file, or None."""
+    root = root or workspace_dir()
+    record = state(root).get(POPULATION_KINDS[kind][1])
+    if not isinstance(record, dict) or not record.get("stored"):
+        return None
+    path = root / str(record["stored"])
+    return (path, record) if path.exists() else None
+
+
+def remove_population_file(kind: str, root: Path | None = None) -> None:
+    """Stop using a saved population file (the file is kept beside as .bak)."""
+    root = root or workspace_dir()
+    found = population_file(kind, root)
+    data = state(root)
+    if found is not None:
+        found[0].replace(found[0].with_name(found[0].name + ".bak"))
+    data.pop(POPULATION_KINDS[kind][1], None)
+    _atomic_write(root / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -17,6 +17,7 @@ from geodata.demo import load_demo
 from geodata.clean import prepare_facilities
 from geodata.topology import topology_problems
 from geodata.io import read_facilities, read_units
+from geodata.population import join_population, read_demand_points
 
 COLUMN_LABELS = {
     "district_code": "区县代码", "district_name": "区县", "target_id": "指标编号", "indicator": "指标",
@@ -62,13 +63,35 @@ def status_vocabulary() -> StatusVocabulary:
 
 
 @st.cache_data(show_spinner="正在读取数据…", max_entries=4)
-def _read_dataset(units_key: tuple, facilities_key: tuple, system: str = "auto", mapping: tuple = ()):
-    """(units, facilities ready for counting, unit report, facility report incl. preparation)."""
+def _read_dataset(units_key: tuple, facilities_key: tuple, system: str = "auto", mapping: tuple = (), population: tuple = ()):
+    """(units, facilities ready for counting, unit report, facility report incl. preparation).
+
+    `population` (see `_population_key`): a saved 乡镇人口表 joined by township code
+    (`geodata.population.join_population`); its report is the unit report's "population" entry,
+    and a table that no longer fits the layer leaves the layer's own figures with "population_error"."""
     classes = class_catalog()
     units, unit_report = read_units(Path(units_key[0]))
+    unit_report = unit_report.as_dict()
+    if population:
+        path_key, filename, sheet, fields = population
+        try:
+            units, pop_report = join_population(units, Path(path_key[0]), filename, sheet=sheet or None, field_map=dict(fields))
+            unit_report["population"] = pop_report.as_dict()
+        except CoverageError as err:
+            unit_report["population_error"] = f"人口表「{filename}」无法使用: {err}"
     facilities, fac_report = read_facilities(Path(facilities_key[0]), None, classes, system=system, class_mapping=dict(mapping))
     facilities, prep = prepare_facilities(facilities, units, system=system)
-    return units, facilities, unit_report.as_dict(), fac_report.as_dict() | {"prepare": prep}
+    return units, facilities, unit_report, fac_report.as_dict() | {"prepare": prep}
+
+
+def _population_key() -> tuple:
+    """The saved 乡镇人口表 as a cache key: (file key, original name, sheet, field choices), or ()."""
+    found = workspace.population_file("population")
+    if found is None:
+        return ()
+    path, record = found
+    return (file_key(path), str(record.get("filename", path.name)), str(record.get("sheet") or ""),
+            tuple(sorted((record.get("field_map") or {}).items())))
 
 
 def _dataset_key() -> tuple:
@@ -76,9 +99,30 @@ def _dataset_key() -> tuple:
     mapping = tuple(sorted(workspace.class_mapping().items()))
     if not is_demo():
         u, f = workspace.dataset_paths()
-        return (file_key(u), file_key(f), "wgs84", mapping)
+        return (file_key(u), file_key(f), "wgs84", mapping, _population_key())
     u, f = load_demo()
-    return (file_key(u), file_key(f), "auto", mapping)
+    return (file_key(u), file_key(f), "auto", mapping, _population_key())
+
+
+@st.cache_data(show_spinner="正在读取村(社区)人口点…", max_entries=2)
+def _demand_points(path_key: tuple, filename: str, system: str, fields: tuple):
+    return read_demand_points(Path(path_key[0]), filename, system=system, field_map=dict(fields))
+
+
+def demand_points():
+    """(points GeoDataFrame, report dict) of the saved village/community points, or (None, None);
+    a saved file that cannot be read any more gives (None, {"error": message})."""
+    found = workspace.population_file("demand_points")
+    if found is None:
+        return None, None
+    path, record = found
+    try:
+        points, report = _demand_points(file_key(path), str(record.get("filename", path.name)),
+                                        str(record.get("system") or "wgs84"),
+                                        tuple(sorted((record.get("field_map") or {}).items())))
+    except CoverageError as err:
+        return None, {"error": f"村(社区)人口点「{record.get('filename', path.name)}」无法使用: {err}"}
+    return points, report.as_dict()
 
 
 def active_source() -> dict:
@@ -208,7 +252,7 @@ def dataset():
     except CoverageError as err:
         st.error(f"已保存的工作区数据无法读取, 暂时显示演示数据(已保存的文件未改动): {esc(err)}")
         u, f = load_demo()
-        return _read_dataset(file_key(u), file_key(f), "auto", key[3])
+        return _read_dataset(file_key(u), file_key(f), "auto", key[3], key[4])
     if not is_demo():
         unit_report, fac_report = with_provenance(unit_report, fac_report, active_source().get("source_record") or {})
     return units, facilities, unit_report, fac_report
@@ -302,7 +346,7 @@ def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
         _read_dataset(*key)
     except CoverageError:
         u, f = load_demo()
-        key = (file_key(u), file_key(f), "auto", key[3])
+        key = (file_key(u), file_key(f), "auto", key[3], key[4])
     return _compute(key, plan_targets(plan), config())
 
 
@@ -355,4 +399,4 @@ def topology():
         return _topology(key)
     except CoverageError:
         u, f = load_demo()
-        return _topology((file_key(u), file_key(f), "auto", key[3]))
+        return _topology((file_key(u), file_key(f), "auto", key[3], key[4]))

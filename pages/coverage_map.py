@@ -113,7 +113,8 @@ st.html(f'{PRINT_CSS}<div class="mz-print-title">{html.escape(subject)} {demo_no
 access, areas = None, None
 if show_radius:
     try:
-        access = class_access(units, facilities, assigned, classes, target["facility_class"], radius_km, config=config)
+        access = class_access(units, facilities, assigned, classes, target["facility_class"], radius_km, config=config,
+                              demand_points=_shared.demand_points()[0])
         areas = service_areas(counted_facilities(facilities, assigned, classes, target["facility_class"], config=config),
                               radius_km, dissolve=True)
     except CoverageError as err:
@@ -121,7 +122,8 @@ if show_radius:
     else:
         share = "—" if pd.isna(access.share_within) else f"{access.share_within * 100:.1f}%"
         st.info(f"60岁以上人口中 {share} 在「{_shared.esc(target['class_name'])}」{radius_km:g} 千米范围内"
-                f"({int(access.elderly_within):,} / {int(access.elderly_total):,} 人; 直线距离, 实际道路距离更长)。")
+                f"({int(access.elderly_within):,} / {int(access.elderly_total):,} 人; 按{_shared.esc(access.demand)}计; "
+                "直线距离, 实际道路距离更长)。")
         for note in access.notes:
             st.caption(_shared.esc(note))
 fmap = coverage_map(shown_units, status, pts, class_names=classes.names, indicator=indicator, facilities_by_unit=by_unit,

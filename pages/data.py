@@ -14,6 +14,7 @@ from geodata.crs import crs_choices
 from geodata.fields import FACILITY_FIELDS, FIELD_LABELS, UNIT_FIELDS, describe_fields, detect_fields
 from geodata.io import format_label, read_facilities, read_units, report_rows
 from geodata.pointcrs import POINT_SYSTEMS
+from geodata.population import DEMAND_FIELDS, POPULATION_FIELDS, join_population, read_demand_points
 from geodata.templates import facility_template
 from pages import _shared
 
@@ -176,3 +177,117 @@ if source["source"] != "demo" and st.button("切换回演示数据(已保存的�
 if source["source"] == "demo" and workspace.state().get("units_file") and st.button("使用已保存的工作区"):
     workspace.set_source("workspace")
     st.rerun()
+
+st.divider()
+st.subheader("人口数据(可选)")
+st.caption("用于每千名老年人床位数、服务半径内老年人口占比等指标。乡镇人口表按乡镇代码(9 位或 12 位统计用区划代码)与边界对应; "
+           "村(社区)人口点为更细的需求点(经纬度 + 人口)。CSV 或 Excel 均可, 表头上方的标题行会自动跳过。")
+pop_saved = workspace.population_file("population")
+pop_report = unit_report.get("population")
+if unit_report.get("population_error"):
+    st.error(_shared.esc(unit_report["population_error"]) + "。请重新上传人口表, 或移除它。")
+elif pop_saved is not None and pop_report:
+    st.markdown(f"正在使用乡镇人口表 **{_shared.esc(pop_saved[1].get('filename', ''))}**: "
+                f"{pop_report['matched']} / {len(units)} 个乡镇有人口数据。")
+elif "elderly_population" in units.columns and units["elderly_population"].notna().any():
+    st.markdown(f"边界图层自带人口数据: {int(units['elderly_population'].notna().sum())} / {len(units)} 个乡镇有60岁以上人口。")
+else:
+    st.info("尚无老年人口数据: 每千名老年人床位数、服务半径内老年人口占比暂无法计算。")
+
+
+@st.cache_data(max_entries=4, show_spinner="正在对应人口表…")
+def parse_population(digest: str, _raw: bytes, name: str, fields: tuple):  # noqa: ARG001 (digest keys the cache)
+    joined, report = join_population(units, _raw, name, field_map=dict(fields))
+    return joined[["code", "name", "population", "elderly_population"]], report.as_dict()
+
+
+@st.cache_data(max_entries=4, show_spinner="正在读取人口点…")
+def parse_points(digest: str, _raw: bytes, name: str, point_system: str, fields: tuple):  # noqa: ARG001
+    points, report = read_demand_points(_raw, name, system=point_system, field_map=dict(fields))
+    return points, report.as_dict()
+
+
+def population_report(report: dict) -> None:
+    """What the join or the read did: notes, and the rows not used, as tables."""
+    for note in report.get("notes", []):
+        st.caption(_shared.esc(note))
+    if report.get("unmatched_codes"):
+        with st.expander(f"未能对应到乡镇的 {len(report['unmatched_codes'])} 行"):
+            st.dataframe(pd.DataFrame(report["unmatched_codes"]).rename(
+                columns={"row": "行号", "code": "代码", "name": "名称", "reason": "原因"}), hide_index=True)
+    if report.get("non_numeric"):
+        with st.expander(f"不是有效人数的 {len(report['non_numeric'])} 个单元格"):
+            st.dataframe(pd.DataFrame(report["non_numeric"]).rename(columns={"row": "行号", "column": "列", "value": "内容"}),
+                         hide_index=True)
+
+
+p1, p2 = st.columns(2)
+with p1:
+    up_pop = st.file_uploader("乡镇人口表(总人口、60岁以上人口)", type=["csv", "xlsx", "xls"], key="population_upload")
+    if up_pop is not None:
+        raw = up_pop.getvalue()
+        digest = hashlib.sha256(raw).hexdigest()
+        fields = chosen_fields(digest)
+        try:
+            joined, rep = parse_population(digest, raw, up_pop.name, tuple(sorted(fields.items())))
+            st.success(f"人口表读取成功: {rep['rows']} 行, 对应到 {rep['matched']} / {len(units)} 个乡镇; "
+                       f"列 {_shared.esc(describe_fields(rep['columns_used']))}; 60岁以上人口合计 "
+                       f"{joined['elderly_population'].sum():,.0f} 人")
+            population_report(rep)
+            field_mapping_form(digest, "字段对应(人口表)", POPULATION_FIELDS, rep["columns_available"], rep["columns_used"],
+                               ("code",), expanded=bool(rep["fields_ambiguous"]))
+            if st.button("保存人口表并使用", disabled=rep["matched"] == 0,
+                         help=None if rep["matched"] else "没有一行对应到当前边界的乡镇, 请检查乡镇代码"):
+                workspace.save_population_file("population", raw, up_pop.name, field_map=fields)
+                st.success("已保存人口表。")
+                st.rerun()
+        except FieldMappingError as err:
+            st.error(f"人口表无法使用: {_shared.esc(err)}")
+            if err.columns:
+                field_mapping_form(digest, "字段对应(人口表)", POPULATION_FIELDS, err.columns,
+                                   detect_fields(err.columns, POPULATION_FIELDS, fields), ("code",), expanded=True)
+        except CoverageError as err:
+            st.error(f"人口表无法使用: {_shared.esc(err)}")
+    if pop_saved is not None and st.button("不再使用已保存的人口表"):
+        workspace.remove_population_file("population")
+        st.rerun()
+with p2:
+    points_saved = workspace.population_file("demand_points")
+    points, points_report = _shared.demand_points()
+    if points_report and points_report.get("error"):
+        st.error(_shared.esc(points_report["error"]))
+    elif points is not None:
+        st.markdown(f"正在使用村(社区)人口点 **{_shared.esc(points_saved[1].get('filename', ''))}**: "
+                    f"{int(points.geometry.notna().sum())} 个点(地图的服务半径按这些点计算老年人口占比)。")
+    point_system = st.selectbox("人口点坐标系", list(POINT_SYSTEMS)[1:] if "auto" in POINT_SYSTEMS else list(POINT_SYSTEMS),
+                                format_func=POINT_SYSTEMS.get, key="points_system",
+                                help="人口点的经纬度按所选坐标系换算为 WGS84; 不自动识别")
+    up_points = st.file_uploader("村(社区)人口点(经度、纬度、人口)", type=["csv", "xlsx", "xls"], key="points_upload")
+    if up_points is not None:
+        raw = up_points.getvalue()
+        digest = hashlib.sha256(raw).hexdigest()
+        fields = chosen_fields(digest)
+        try:
+            new_points, rep = parse_points(digest, raw, up_points.name, point_system, tuple(sorted(fields.items())))
+            placed = int(new_points.geometry.notna().sum())
+            st.success(f"人口点读取成功: {rep['rows']} 行, 有效坐标 {placed} 个; 列 {_shared.esc(describe_fields(rep['columns_used']))}")
+            if rep.get("bad_coordinates"):
+                st.warning(f"{len(rep['bad_coordinates'])} 行坐标缺失或不在中国范围内, 未使用: "
+                           + _shared.esc("、".join(map(str, rep["bad_coordinates"][:20]))))
+            population_report(rep)
+            field_mapping_form(digest, "字段对应(人口点)", DEMAND_FIELDS, rep["columns_available"], rep["columns_used"],
+                               ("lon", "lat"), expanded=bool(rep["fields_ambiguous"]))
+            if st.button("保存人口点并使用", disabled=placed == 0):
+                workspace.save_population_file("demand_points", raw, up_points.name, field_map=fields, system=point_system)
+                st.success("已保存人口点。")
+                st.rerun()
+        except FieldMappingError as err:
+            st.error(f"人口点表无法使用: {_shared.esc(err)}")
+            if err.columns:
+                field_mapping_form(digest, "字段对应(人口点)", DEMAND_FIELDS, err.columns,
+                                   detect_fields(err.columns, DEMAND_FIELDS, fields), ("lon", "lat"), expanded=True)
+        except CoverageError as err:
+            st.error(f"人口点表无法使用: {_shared.esc(err)}")
+    if points_saved is not None and st.button("不再使用已保存的人口点"):
+        workspace.remove_population_file("demand_points")
+        st.rerun()

@@ -285,3 +285,30 @@ def test_indicators_page_shows_a_capacity_target_in_beds():
     beds = next(f for f in frames if "每千名老年人床位(张)" in f.columns)
     assert beds["区县"].iloc[0] == "全市" and beds["目标"].iloc[0] == "50"
     assert any("床位数 ÷ 老年人口" in c.value for c in at.caption)
+
+
+def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
+    """A 乡镇人口表 saved in the workspace (as 数据 saves it) is joined by code on every read: 总览's
+    每千名老年人 card uses its 60+ total, and 数据 names the table; a table that no longer fits
+    (two rows for one township) is reported there, with the layer's own figures kept."""
+    from geodata.demo import load_demo
+
+    units, _ = read_units(load_demo()[0])
+    codes = units["code"].astype(str).tolist()
+    table = "乡镇人口统计表(2024)\n乡镇代码,乡镇名称,总人口,60岁及以上人口\n" + "".join(
+        f"{c}{'000' if len(c) == 9 else ''},x,10000,2000\n" for c in codes)
+    workspace.save_population_file("population", table.encode("gbk"), "人口.csv", field_map={})
+    at = run_page("pages/overview.py")
+    assert not at.exception
+    assert any(f"老年人口 {2000 * len(codes):,} 人" in m.value.replace("\\", "") for m in at.markdown), "the table's total"
+    at = run_page("pages/data.py")
+    assert not at.exception
+    assert any("正在使用乡镇人口表" in m.value and f"{len(codes)} / {len(codes)}" in m.value for m in at.markdown)
+    bad = table + f"{codes[0]},重复,1,1\n"
+    workspace.save_population_file("population", bad.encode("gbk"), "人口.csv", field_map={})
+    at = run_page("pages/data.py")
+    assert not at.exception
+    assert any("人口表「人口.csv」无法使用" in e.value.replace("\\", "") for e in at.error)
+    workspace.remove_population_file("population")
+    assert workspace.population_file("population") is None
+    assert (empty_workspace / "population_table.csv.bak").exists()  # kept beside, never lost
