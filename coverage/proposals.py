@@ -40,6 +40,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.catalog import MEASURE_LABELS
 from coverage.config import CoverageConfig
 from coverage.errors import CoverageError
 from coverage.evaluate import (
@@ -56,6 +57,8 @@ RANKS: dict[str, str] = {"elderly": "老年人口多者优先", "distance": "距
 PROPOSAL_COLUMNS = ["target_id", "district_code", "unit_code", "unit_name", "rank", "reason", "at_least"]
 EXTRA_COLUMNS = ["district_name", "indicator", "facility_class", "level", "lon", "lat"]
 NOTE_COLUMNS = ["target_id", "district_code", "note"]
+#: The end of the note of a target that is not met by siting townships (counts, beds).
+NOT_SITED = "不按乡镇选址"
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def propose_sites(units: gpd.GeoDataFrame, result: CoverageResult, *, rank: Rank
         first = tcov.iloc[0]
         area = tcov[tcov["district_code"] == AREA_CODE]
         if first["measure"] != "coverage":
-            notes.append({"target_id": tid, "district_code": AREA_CODE, "note": "数量指标, 不按乡镇选址"})
+            label = MEASURE_LABELS.get(first["measure"], first["measure"])
+            notes.append({"target_id": tid, "district_code": AREA_CODE, "note": f"{label}指标, {NOT_SITED}"})
             continue
         if bool(first["no_data"]):
             notes.append({"target_id": tid, "district_code": AREA_CODE, "note": f"{NO_DATA_MESSAGE}, 不提出选址"})

@@ -333,3 +333,43 @@ def compare_states(before: CoverageState, after: CoverageState) -> pd.DataFrame:
     equal = np.array([bool(x == y) if not (pd.isna(x) or pd.isna(y)) else False for x, y in zip(b_cov, a_cov)], dtype=bool)
     out["changed"] = ~(both_missing | equal)
     return out
+
+
+#: Headers of the before/after table (page, Excel download and meeting pack).
+COMPARISON_HEADERS = {"indicator": "指标", "district_name": "区县", "rate_before": "现状覆盖率", "rate_after": "方案后覆盖率",
+                      "gap_before": "现状差距", "gap_after": "方案后差距", "met": "是否达标(现状→方案后)", "changed": "有变化"}
+_MET_WORDS = {True: "达标", False: "未达标"}
+
+
+def comparison_table(comparison: pd.DataFrame, *, area_only: bool = False) -> pd.DataFrame:
+    """`compare_states`' rows as planners read them (`COMPARISON_HEADERS`): coverage rates as shares
+    (blank for count and bed targets, whose figure is not a rate), gaps as integers (还需; beds for
+    bed targets), 达标→达标 text ("—" where the row is not judged), 有变化 "是"/"". `area_only`: the
+    whole-area (全市) rows only."""
+    c = comparison[comparison["district_code"] == AREA_CODE] if area_only else comparison
+    coverage = c["measure"].eq("coverage").to_numpy()
+    h = COMPARISON_HEADERS
+    rate = {k: pd.to_numeric(c[k], errors="coerce").where(coverage) for k in ("rate_before", "rate_after")}
+    return pd.DataFrame({
+        h["indicator"]: c["indicator"].to_numpy(), h["district_name"]: c["district_name"].to_numpy(),
+        h["rate_before"]: rate["rate_before"].to_numpy(), h["rate_after"]: rate["rate_after"].to_numpy(),
+        h["gap_before"]: pd.to_numeric(c["gap_before"], errors="coerce").astype("Int64").to_numpy(),
+        h["gap_after"]: pd.to_numeric(c["gap_after"], errors="coerce").astype("Int64").to_numpy(),
+        h["met"]: [f"{_MET_WORDS.get(b, '—')}→{_MET_WORDS.get(a, '—')}" if pd.notna(b) and pd.notna(a) else "—"
+                   for b, a in zip(c["met_before"], c["met_after"])],
+        h["changed"]: np.where(c["changed"].to_numpy(dtype=bool), "是", ""),
+    })
+
+
+def statuses_with_sites(status: pd.Series, units: pd.DataFrame, placed: pd.DataFrame, facility_class: str,
+                        level: str) -> pd.Series:
+    """Township statuses for a map (`coverage.evaluate.unit_statuses`) with the townships a scenario's
+    placed sites of `facility_class` cover turned from "uncovered" to "covered"; for a county level
+    every township of a district that gets a site. A new Series; `status` is left as it was."""
+    out = status.copy()
+    codes = set(placed.loc[placed["facility_class"] == facility_class, "unit_code"].astype(str))
+    if level in COUNTY_LEVELS:
+        districts = set(units.loc[units["code"].astype(str).isin(codes), "district_code"])
+        codes = set(units.loc[units["district_code"].isin(districts), "code"].astype(str))
+    out[out.index.astype(str).isin(codes) & (out == "uncovered")] = "covered"
+    return out

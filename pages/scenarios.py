@@ -9,8 +9,11 @@ from streamlit_folium import st_folium
 
 from coverage.errors import CoverageError
 from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, unit_statuses
-from coverage.proposals import propose_sites
-from coverage.scenarios import PLANNED, SITE_COLUMNS, ScenarioError, apply_scenario, make_scenario, proposal_to_scenario, state_from_result
+from coverage.proposals import NOT_SITED, propose_sites
+from coverage.scenarios import (
+    COMPARISON_HEADERS, PLANNED, SITE_COLUMNS, ScenarioError, apply_scenario, comparison_table, make_scenario,
+    proposal_to_scenario, state_from_result, statuses_with_sites,
+)
 from geodata import workspace
 from geodata.clean import prepare_facilities
 from geodata.io import read_facilities
@@ -19,8 +22,7 @@ from pages import _shared
 
 RANK_CHOICES = {"老年人口": "elderly", "距最近同类设施": "distance", "区域性中心(每2-3个乡镇)": "regional"}
 MAP_HEIGHT = 520
-HEADERS = {"indicator": "指标", "district_name": "区县", "rate_before": "现状覆盖率", "rate_after": "方案后覆盖率",
-           "gap_before": "现状差距", "gap_after": "方案后差距", "met": "是否达标(现状→方案后)"}
+HEADERS = COMPARISON_HEADERS
 
 plan = _shared.current_plan()
 units, facilities, _, _ = _shared.dataset()
@@ -115,11 +117,7 @@ indicator = st.selectbox("地图指标", indicators, **_shared.remembered("scn_i
 target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
 status = unit_statuses(units, res, target["target_id"], cfg)
 if outcome is not None and len(outcome.placed):
-    own = outcome.placed[outcome.placed["facility_class"] == target["facility_class"]]
-    codes = set(own["unit_code"])
-    if target["level"] in COUNTY_LEVELS:
-        codes = set(units.loc[units["district_code"].isin(set(units.loc[units["code"].isin(codes), "district_code"])), "code"])
-    status[status.index.isin(codes) & (status == "uncovered")] = "covered"
+    status = statuses_with_sites(status, units, outcome.placed, target["facility_class"], target["level"])
 pts = assigned[assigned["status"].eq("assigned") & assigned["facility_class"].eq(target["facility_class"])]
 fmap = coverage_map(units, status, pts, class_names=classes.names, indicator=f"{indicator}(含规划点位)" if outcome else indicator,
                     colors=catalog_colors(classes.table), height=MAP_HEIGHT, planned=sites if outcome is not None else None)
@@ -150,22 +148,9 @@ with tab_cmp:
     if outcome is None:
         st.caption("选择或新建一个方案后, 这里列出每项指标、每个区县的现状与方案后的覆盖率、差距和达标情况。")
     else:
-        c = outcome.comparison
-        b, a = c["covered_before"], c["covered_after"]
-        changed = ~((b == a).fillna(False).astype(bool) | (b.isna() & a.isna()))  # missing on both sides: no change
-        met = {True: "达标", False: "未达标"}
-        table = pd.DataFrame({
-            HEADERS["indicator"]: c["indicator"], HEADERS["district_name"]: c["district_name"],
-            HEADERS["rate_before"]: pd.to_numeric(c["rate_before"], errors="coerce"),
-            HEADERS["rate_after"]: pd.to_numeric(c["rate_after"], errors="coerce"),
-            HEADERS["gap_before"]: pd.to_numeric(c["gap_before"], errors="coerce").astype("Int64"),
-            HEADERS["gap_after"]: pd.to_numeric(c["gap_after"], errors="coerce").astype("Int64"),
-            HEADERS["met"]: [f"{met.get(b, '—')}→{met.get(a, '—')}" if pd.notna(b) else "—(数量指标)"
-                             for b, a in zip(c["met_before"], c["met_after"])],
-            "有变化": changed.map({True: "是", False: ""}),
-        })
+        table = comparison_table(outcome.comparison)
         only = st.toggle("只显示有变化的行", key="scn_only_changed")
-        shown = table[changed.to_numpy()] if only else table
+        shown = table[outcome.comparison["changed"].to_numpy(dtype=bool)] if only else table
         st.dataframe(shown, hide_index=True, width="stretch", height=420, column_config={
             h: st.column_config.NumberColumn(h, format="percent") for h in (HEADERS["rate_before"], HEADERS["rate_after"])})
         planned_sheet = sites.rename(columns={"site_id": "编号", "name": "名称", "facility_class": "类别", "lon": "经度",
@@ -255,11 +240,11 @@ with tab_fewest:
                                    "reason": "理由", "at_least": "本区县至少需"})[
         ["指标", "区县", "顺序", "建议乡镇(街道)", "理由", "本区县至少需"]], hide_index=True, width="stretch", height=360)
     notes = proposal.notes
-    counting = notes["note"].str.startswith("数量指标")
+    counting = notes["note"].str.endswith(NOT_SITED)
     for n in notes[~counting].itertuples():
         st.caption(f"{_shared.esc(n.target_id or '全部')}: {_shared.esc(n.note)}")
     if counting.any():
-        st.caption("数量指标, 不按乡镇选址: " + "、".join(_shared.esc(t) for t in notes.loc[counting, "target_id"]))
+        st.caption(f"数量、床位类指标{NOT_SITED}: " + "、".join(_shared.esc(t) for t in notes.loc[counting, "target_id"]))
     addressed = list(dict.fromkeys(p["indicator"]))
     which = st.selectbox("转为方案的指标", ["全部指标"] + addressed, key="scn_fewest_target")
     if st.button("生成为新方案", disabled=p.empty):

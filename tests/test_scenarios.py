@@ -170,3 +170,28 @@ def test_demo_one_site_touches_only_its_class(demo):
                                              "lat": [units.geometry.iloc[0].representative_point().y]})), fac.crs)],
         ignore_index=True), targets, CLASSES)
     pd.testing.assert_frame_equal(out.state.coverage, after.coverage)  # not an elder-care class: no bed row moves
+
+
+def test_comparison_table_reads_as_planners_do(demo):
+    """The before/after table: rates only for coverage rows, gaps as integers, 达标→达标 text, and
+    bed rows (NA verdicts before and after) never marked as changed."""
+    from coverage.scenarios import COMPARISON_HEADERS as H, comparison_table, statuses_with_sites
+    from coverage.evaluate import unit_statuses
+
+    units, fac, targets, _, res = demo
+    state = state_from_result(units, targets, CLASSES, res)
+    code = res.uncovered.loc[res.uncovered["target_id"] == "SY-01", "unit_code"].iloc[0]
+    out = apply_scenario(state, make_scenario("一处", pd.DataFrame({
+        "site_id": ["S1"], "facility_class": ["comprehensive_eldercare"], "unit_code": [code]})), units)
+    table = comparison_table(out.comparison)
+    area = comparison_table(out.comparison, area_only=True)
+    assert len(area) == len(targets) and len(table) == len(out.comparison)
+    row = area[area[H["indicator"]] == targets.set_index("target_id").loc["SY-01", "indicator"]].iloc[0]
+    assert row[H["rate_after"]] > row[H["rate_before"]] and row[H["gap_after"]] == row[H["gap_before"]] - 1
+    assert row[H["changed"]] == "是" and row[H["met"]] == "未达标→未达标"
+    beds = area[area[H["indicator"]].isin(targets.loc[targets["measure"].isin(CAPACITY_MEASURES), "indicator"])]
+    assert len(beds) and beds[H["rate_before"]].isna().all() and (beds[H["changed"]] == "").all()
+    status = unit_statuses(units, res, "SY-01")
+    after = statuses_with_sites(status, units, out.placed, "comprehensive_eldercare", "乡镇(街道)")
+    assert status[code] == "uncovered" and after[code] == "covered"
+    assert (after.drop(code) == status.drop(code)).all()
