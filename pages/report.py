@@ -10,6 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from coverage.errors import CoverageError
+from coverage.proposals import RANKS
+from coverage.scenarios import ScenarioError, apply_scenario, make_scenario, state_from_result
+from geodata import workspace
 from coverage.quality import quality_summary
 from geodata.topology import topology_summary
 from pages import _shared
@@ -41,15 +44,34 @@ baseline_year = c5.number_input("评估基期", min_value=2000, max_value=2100, 
                                 help="规划未载明基期值时, 按设施「建成年份」推算该年年底的现状")
 org = st.text_input("编制单位(印在封面和首张幻灯片)", max_chars=60, placeholder="如: 十堰市民政局",
                     **_shared.remembered("pack_org", ""))
+try:
+    scenarios = workspace.load_scenarios()
+except ScenarioError as err:
+    st.warning(f"规划方案文件无法读取, 报告不含方案对比: {_shared.esc(err)}")
+    scenarios = {}
+c6, c7 = st.columns(2)
+rank_label = c6.selectbox("建议选址的排序依据", ["不含建议选址"] + list(RANKS.values()), index=1,
+                          help="报告增加「建议选址」一节和每项指标一张幻灯片: 各区县达标至少需新增覆盖的乡镇(街道)及建议顺序")
+rank = {v: k for k, v in RANKS.items()}.get(rank_label)
+scenario_name = c7.selectbox("附规划方案实施前后对比", ["不附方案"] + list(scenarios),
+                             help="在「规划方案」页建立的方案; 报告增加方案实施前后的指标对比表")
+scenario_name = scenario_name if scenario_name in scenarios else ""
 
 
-def _pack_inputs():
+def _pack_inputs(extras: bool = True):
+    """PackData for the page's choices; `extras` False leaves out 建议选址 and the scenario (map preview)."""
     quality = quality_summary(assigned, unit_report, fac_report, fac_report.get("prepare", {}),
                               topology_summary(_shared.topology()), config=cfg, excluded_units=result.excluded_units)
     source = f"{unit_report.get('filename', '')}; {fac_report.get('filename', '')}"
+    scenario = None
+    if scenario_name and extras:
+        state = state_from_result(units, targets, _shared.class_catalog(), result, config=cfg)
+        outcome = apply_scenario(state, make_scenario(scenario_name, scenarios[scenario_name], _shared.class_catalog()), units)
+        scenario = (scenario_name, outcome.comparison)
     return pack_data(units, facilities, targets, _shared.class_catalog(), cfg, plan=plan, quality=quality,
                      source=("演示数据 " if _shared.is_demo() else "") + source, demo=_shared.is_demo(),
-                     baseline_year=int(baseline_year), assigned=assigned, result=result, org=org)
+                     baseline_year=int(baseline_year), assigned=assigned, result=result, org=org, rank=rank if extras else None,
+                     scenario=scenario)
 
 
 def _targets_digest(frame: pd.DataFrame) -> str:
@@ -58,13 +80,14 @@ def _targets_digest(frame: pd.DataFrame) -> str:
 
 
 # Everything the files depend on: when any of it differs from the key stored with the files, they are stale.
+scenario_digest = _targets_digest(scenarios[scenario_name]) if scenario_name else ""
 run_key = (_shared._dataset_key(), plan, cfg, _targets_digest(targets), tuple(chosen), tuple(chosen_districts),
-           tuple(formats), book, int(baseline_year), org.strip(), date.today().isoformat())
+           tuple(formats), book, int(baseline_year), org.strip(), date.today().isoformat(), rank, scenario_name, scenario_digest)
 
 
 @st.cache_data(show_spinner="正在绘制预览…", max_entries=8)
 def preview_png(key: tuple, target_id: str, district_codes: tuple) -> bytes:
-    data = _pack_inputs()
+    data = _pack_inputs(extras=False)
     fig = indicator_maps(data, [target_id], districts=list(district_codes) or None)[target_id]
     return figure_bytes(fig, "png", dpi=90)
 

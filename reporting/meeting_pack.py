@@ -51,6 +51,8 @@ from coverage.evaluation import (
     target_text, value_text,
 )
 from coverage.plans import GENERIC_PLAN, area_code_of, load_plan_areas
+from coverage.proposals import RANKS
+from reporting import siting
 from reporting.excel import INTEGER_FORMAT, PERCENT_FORMAT, download_name, plain_text, safe_filename, sheet_name, write_frame
 
 FORMATS = {"docx": "Word 报告", "pptx": "PPT 幻灯片", "pdf": "PDF 报告", "xlsx": "Excel 台账", "png": "专题图 PNG(300dpi) + 分区图册 PDF",
@@ -84,6 +86,10 @@ class PackData:
     made_on: date = field(default_factory=date.today)
     area: str = ""  # the area's name (十堰市); empty: from the plan catalogue or the township codes
     org: str = ""  # 编制单位 on the cover; empty: no line
+    proposals: object = None  # coverage.proposals.ProposalResult (建议选址); None: no such section
+    proposal_rank: str = "elderly"  # the key of coverage.proposals.RANKS the proposals are ordered by
+    scenario_name: str = ""  # a planning scenario shown before/after ("" : none)
+    scenario_comparison: pd.DataFrame | None = None  # coverage.scenarios.compare_states of that scenario
 
     @property
     def date_text(self) -> str:
@@ -543,6 +549,15 @@ def ledger_xlsx(data: PackData, target_ids: list[str] | None = None, districts: 
         "所属乡镇(街道)": fac["unit_code"].map(unit_names), "区县代码": fac["district_code"],
         "状态": fac.get("operating_status", ""), "归属情况": fac["status"].map(ASSIGNMENT_STATUSES),
     }), {"经度(WGS84)": "0.000000", "纬度(WGS84)": "0.000000"}))
+    if data.proposals is not None and len(siting.proposal_targets(data.proposals.sites, target_ids, districts)):
+        sheets.append(("建议选址", f"建议选址({RANKS.get(data.proposal_rank, data.proposal_rank)})",
+                       siting.proposal_sheet(data.proposals.sites, target_ids, districts),
+                       {"经度(WGS84)": "0.000000", "纬度(WGS84)": "0.000000"}))
+    if data.scenario_comparison is not None:
+        from coverage.scenarios import COMPARISON_HEADERS, comparison_table  # noqa: PLC0415
+
+        sheets.append(("方案前后对比", f"规划方案「{data.scenario_name}」实施前后", comparison_table(data.scenario_comparison),
+                       {COMPARISON_HEADERS["rate_before"]: PERCENT_FORMAT, COMPARISON_HEADERS["rate_after"]: PERCENT_FORMAT}))
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
@@ -811,6 +826,23 @@ def report_blocks(data: PackData, maps: dict[str, bytes], target_ids: list[str] 
             blocks += [Block("bullet", f"{district}: {names}") for district, names in uncovered]
         elif t.measure == "coverage" and t.target_id not in no_data:
             blocks.append(Block("p", "全部单元均已覆盖。"))
+    if data.proposals is not None:
+        proposed = siting.proposal_targets(data.proposals.sites, target_ids, districts)
+        blocks += [section("建议选址"), Block("p", siting.intro(data.proposal_rank))]
+        if not proposed:
+            blocks.append(Block("p", "所选指标均已达标(或台账中无此类设施、不作判断), 无需新增选址。"))
+        for k, (tid, indicator) in enumerate(proposed, start=1):
+            tables += 1
+            blocks += [Block("h2", f"({k}) {indicator}"), Block("caption", f"表{tables}  {indicator}: 各区县建议新增覆盖的乡镇(街道)"),
+                       Block("table", frame=siting.proposal_table(data.proposals.sites, tid, districts), weights=(1.4, 1.2, 7.4))]
+            blocks += [Block("note", n) for n in siting.proposal_notes(data.proposals.notes, tid)]
+    if data.scenario_comparison is not None:
+        tables += 1
+        blocks += [section(f"规划方案「{data.scenario_name}」实施前后"),
+                   Block("p", "规划点位按建成运营计入(状态「规划」, 尚未建成); 方案后的覆盖率、差距只说明这些点位建成后的情形。"),
+                   Block("caption", f"表{tables}  规划方案实施前后主要指标(全市)"),
+                   Block("table", frame=siting.scenario_table(data.scenario_comparison, target_ids),
+                         weights=(5.6, 1.4, 1.4, 1.4, 1.4, 2.4))]
     return blocks
 
 
@@ -1083,6 +1115,23 @@ def slides_pptx(data: PackData, maps_png: dict[str, bytes], target_ids: list[str
     else:
         _text_box(s, int(0.5 * inch), int(top * inch), int(W - inch), int(0.6 * inch),
                   [("没有可判断达标情况的覆盖率指标。", 14, False, "555555")])
+    if data.proposals is not None:  # 建议选址: one slide per indicator with proposed townships
+        for tid, indicator in siting.proposal_targets(data.proposals.sites, target_ids, districts):
+            s = prs.slides.add_slide(blank)
+            _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch),
+                      [(f"建议选址 · {indicator}", 24, True, "1F3B73")])
+            _text_box(s, int(0.5 * inch), int(1.0 * inch), int(W - inch), int(0.6 * inch),
+                      [(f"按「{RANKS.get(data.proposal_rank, data.proposal_rank)}」排序; " + siting.CAVEAT, 11, False, "666666")])
+            table = siting.proposal_table(data.proposals.sites, tid, districts)
+            _needs_table(s, list(table.itertuples(index=False, name=None)), int(0.5 * inch), int(1.65 * inch), int(W - inch),
+                         inch, headers=tuple(table.columns))
+    if data.scenario_comparison is not None:
+        s = prs.slides.add_slide(blank)
+        _text_box(s, int(0.5 * inch), int(0.25 * inch), int(W - inch), int(0.9 * inch),
+                  [(f"规划方案「{data.scenario_name}」实施前后", 24, True, "1F3B73")])
+        table = siting.scenario_table(data.scenario_comparison, target_ids)
+        _needs_table(s, list(table.itertuples(index=False, name=None)), int(0.5 * inch), int(1.2 * inch), int(W - inch), inch,
+                     headers=tuple(table.columns), widths=(4.6, 1.2, 1.2, 1.2, 1.2))
     buf = io.BytesIO()
     prs.save(buf)
     return buf.getvalue()
@@ -1126,15 +1175,19 @@ def _key_point_lines(data: PackData, target_ids: list[str] | None) -> list[tuple
     return lines
 
 
-def _needs_table(slide, rows: list[tuple[str, str, str]], left: int, top: int, width: int, inch: int) -> None:
-    """The 区县 / 未达标指标 / 还需补齐 table of the summary slide."""
+def _needs_table(slide, rows: list[tuple], left: int, top: int, width: int, inch: int, *,
+                 headers: tuple[str, ...] = ("区县", "未达标指标", "还需补齐(类别 个数)"),
+                 widths: tuple[float, ...] = (1.8, 1.6)) -> None:
+    """A plain table on a slide: `headers`, then `rows` (text); column widths in inches for all
+    columns but the last, which takes the rest (the summary slide's 区县 / 未达标指标 / 还需补齐 by default)."""
     from pptx.util import Emu  # noqa: PLC0415
 
-    shape = slide.shapes.add_table(len(rows) + 1, 3, left, top, width, int(0.4 * inch * (len(rows) + 1)))
+    shape = slide.shapes.add_table(len(rows) + 1, len(headers), left, top, width, int(0.4 * inch * (len(rows) + 1)))
     table = shape.table
-    table.columns[0].width, table.columns[1].width = Emu(int(1.8 * inch)), Emu(int(1.6 * inch))
-    table.columns[2].width = Emu(int(width - 3.4 * inch))
-    for j, head in enumerate(["区县", "未达标指标", "还需补齐(类别 个数)"]):
+    for j, w in enumerate(widths[:len(headers) - 1]):
+        table.columns[j].width = Emu(int(w * inch))
+    table.columns[len(headers) - 1].width = Emu(int(width - sum(widths[:len(headers) - 1]) * inch))
+    for j, head in enumerate(headers):
         table.cell(0, j).text = head
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row):
@@ -1373,14 +1426,20 @@ def map_stems(targets: pd.DataFrame) -> dict[str, str]:
 def pack_data(units, facilities, targets: pd.DataFrame, classes, config, *, plan: str, quality: dict | None = None,
               source: str = "", demo: bool = False, baseline_year: int = 2020, made_on: date | None = None,
               assigned: pd.DataFrame | None = None, result: CoverageResult | None = None, org: str = "",
-              area: str | None = None) -> PackData:
+              area: str | None = None, rank: str | None = "elderly",
+              scenario: tuple[str, pd.DataFrame] | None = None) -> PackData:
     """Evaluate (unless `assigned`/`result` are given) and add the 中期/总结评估 table: baselines as
     stated in the plan, else computed from the facilities' 建成年份 when the ledger has them.
 
     org
         编制单位 for the cover (blank: no line).
     area
-        The area's name; None: from the plan catalogue or the township codes (`area_name_for`)."""
+        The area's name; None: from the plan catalogue or the township codes (`area_name_for`).
+    rank
+        How the 建议选址 section orders the proposed townships (a key of `coverage.proposals.RANKS`);
+        None leaves the section out.
+    scenario
+        (name, `coverage.scenarios.compare_states` of it): the scenario's before/after section."""
     from coverage.evaluate import evaluate_layers  # noqa: PLC0415
     from coverage.evaluation import evaluation_table, facilities_built_by, has_built_years  # noqa: PLC0415
 
@@ -1397,6 +1456,13 @@ def pack_data(units, facilities, targets: pd.DataFrame, classes, config, *, plan
         year = min(made_on.year, int(targets["target_year"].max()))
         evaluation = evaluation_table(targets, result, baseline, baseline_year=baseline_year, evaluation_year=year)
     area = area if area is not None else area_name_for(plan, units["code"])
+    proposals = None
+    if rank is not None:
+        from coverage.proposals import propose_sites  # noqa: PLC0415
+
+        proposals = propose_sites(units, result, rank=rank, facilities=facilities, assigned=assigned, classes=classes,
+                                  config=config)
     return PackData(plan=plan, units=units, assigned=assigned, result=result, targets=targets, classes=classes,
                     config=config, quality=quality or {}, evaluation=evaluation, source=source, demo=demo, made_on=made_on,
-                    area=area, org=str(org or "").strip())
+                    area=area, org=str(org or "").strip(), proposals=proposals, proposal_rank=rank or "elderly",
+                    scenario_name=scenario[0] if scenario else "", scenario_comparison=scenario[1] if scenario else None)

@@ -115,7 +115,10 @@ def test_pptx_is_16_9_with_east_asian_font_on_every_run(pack):
     path = next(out.glob("*.pptx"))
     prs = Presentation(path)
     assert round(prs.slide_width / prs.slide_height, 3) == round(16 / 9, 3)
-    assert len(prs.slides) == len(area) + 3  # cover, 主要结论, one per indicator, districts
+    cov = pd.read_csv(out / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
+    short = cov[cov["measure"].eq("coverage") & ~cov["no_data"].astype(bool) & ~cov["met"].astype(bool)]
+    # cover, 主要结论, one per indicator, districts, then one 建议选址 slide per coverage target still short somewhere
+    assert len(prs.slides) == len(area) + 3 + short["target_id"].nunique()
     ns = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
     runs = 0
     for slide in prs.slides:
@@ -157,7 +160,7 @@ def test_pdf_embeds_every_font_and_holds_the_numbers(pack):
     text = "".join(p.extract_text() for p in report.pages[1:3]).replace(" ", "").replace("\x00", "")
     assert percent_text(area.iloc[0]["rate"]) in text
     headings = [item.title for item in report.outline if not isinstance(item, list)]
-    assert headings[0] == "摘要" and [h.split("、")[0] for h in headings[1:]] == list("一二三四五")
+    assert headings[0] == "摘要" and [h.split("、")[0] for h in headings[1:]] == list("一二三四五六")  # … 分指标情况, 建议选址
 
 
 @pytest.mark.slow
@@ -257,3 +260,56 @@ def test_summary_page_names_every_district_short_with_its_number(pack):
             assert r.indicator in next(v for k, v in lines.items() if k.startswith("已达标 "))
     for name in cov.loc[cov["district_code"] != AREA_CODE, "district_name"].unique():
         assert name in lines  # one sentence per district
+
+
+@pytest.mark.slow
+def test_pack_has_site_proposals_and_the_scenario_before_after():
+    """建议选址: the Word report lists, per unmet coverage target, each district's proposed townships
+    (exactly `propose_sites`'), one slide per such target, an Excel sheet with every proposal; a
+    chosen scenario adds its before/after table (whole area), equal to `compare_states`."""
+    from docx import Document
+    from pptx import Presentation
+
+    from coverage.__main__ import load_inputs, plan_for_data
+    from coverage.config import CoverageConfig
+    from coverage.proposals import propose_sites
+    from coverage.scenarios import apply_scenario, proposal_to_scenario, state_from_result
+    from reporting.meeting_pack import build_pack, pack_data
+    import io
+
+    u, f = load_demo()
+    units, fac, *_ = load_inputs(u, f, CLASSES)
+    targets, _ = plan_for_data(load_targets(classes=CLASSES), "十堰", units["code"])
+    assigned, res = evaluate_layers(units, fac, targets, CLASSES)
+    proposal = propose_sites(units, res)
+    outcome = apply_scenario(state_from_result(units, targets, CLASSES, res), proposal_to_scenario(proposal, "补短板"), units)
+    ids = ["SY-01", "SY-02", "SY-03", "SY-04"]
+    data = pack_data(units, fac, targets, CLASSES, CoverageConfig(), plan="十堰", assigned=assigned, result=res,
+                     scenario=("补短板", outcome.comparison))
+    files = build_pack(data, ["docx", "pptx", "xlsx"], target_ids=ids)
+    doc = Document(io.BytesIO(next(v for k, v in files.items() if k.endswith(".docx"))))
+    paras = [p.text for p in doc.paragraphs]
+    assert any(p.endswith("、建议选址") for p in paras) and any("规划方案「补短板」实施前后" in p for p in paras)
+    sites = proposal.sites
+    proposed = [t for t in ids if t in set(sites["target_id"])]
+    assert proposed == ["SY-01", "SY-02", "SY-03"]  # SY-04 is a count target: never sited
+    rows = [[c.text for c in r.cells] for t in doc.tables if [c.text for c in t.rows[0].cells][:2] == ["区县", "至少还需"]
+            for r in t.rows[1:]]
+    expected = [[d, f"{int(g['at_least'].iloc[0])} 个", "、".join(g.sort_values("rank")["unit_name"])]
+                for t in proposed for (_, d), g in sites[sites["target_id"] == t].groupby(["district_code", "district_name"])]
+    assert rows == expected
+    before_after = next(t for t in doc.tables if t.rows[0].cells[0].text == "指标" and t.rows[0].cells[1].text == "现状")
+    area = outcome.comparison[outcome.comparison["district_code"] == AREA_CODE].set_index("target_id")
+    for r, tid in zip(before_after.rows[1:], ids):
+        cells = [c.text for c in r.cells]
+        assert cells[0] == area.loc[tid, "indicator"]
+        assert cells[3] == str(int(area.loc[tid, "gap_before"])) and cells[4] == str(int(area.loc[tid, "gap_after"]))
+    assert before_after.rows[1].cells[5].text == "否→是"  # SY-01 met once the proposals are built
+    prs = Presentation(io.BytesIO(next(v for k, v in files.items() if k.endswith(".pptx"))))
+    titles = [next((sh.text_frame.text for sh in s.shapes if sh.has_text_frame), "") for s in prs.slides]
+    assert [t for t in titles if t.startswith("建议选址 · ")] == [f"建议选址 · {area.loc[t, 'indicator']}" for t in proposed]
+    assert "规划方案「补短板」实施前后" in titles
+    wb = openpyxl.load_workbook(io.BytesIO(next(v for k, v in files.items() if k.endswith(".xlsx"))))
+    sheet = list(wb["建议选址"].iter_rows(min_row=3, values_only=True))
+    assert len(sheet) == int(sites["target_id"].isin(ids).sum())
+    assert "方案前后对比" in wb.sheetnames
