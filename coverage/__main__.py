@@ -314,6 +314,31 @@ def _plan_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _targets_from_text_command(args: argparse.Namespace) -> int:
+    """`targets-from-text FILE --out proposals.csv`: read a plan (.txt/.docx/.pdf) and write the targets
+    and baselines proposed from its text (plantext.propose_targets), UTF-8 with BOM."""
+    from plantext import PROPOSAL_COLUMNS, propose_targets, read_plan_text  # noqa: PLC0415
+
+    try:
+        proposals = propose_targets(read_plan_text(args.file), load_classes())
+    except CoverageError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
+    first = ["indicator", "facility_class", "measure", "unit_level", "target_value", "target_year", "binding", "quote"]
+    columns = first + [c for c in PROPOSAL_COLUMNS if c not in first]
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        proposals[columns].to_csv(args.out, index=False, encoding="utf-8-sig")
+    except OSError as err:
+        print(f"错误: 无法写入 {args.out}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    kinds = proposals["kind"].value_counts()
+    print(f"从 {args.file.name} 提出 {kinds.get('target', 0)} 项目标、{kinds.get('baseline', 0)} 项现状值"
+          f"(其中 {int((proposals['facility_class'] != '').sum())} 项已对应设施类别), 已写入 {args.out}。"
+          "请逐项核对原文摘录后再作为规划指标使用。")
+    return 0
+
+
 def _input_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--units", type=Path, required=True, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
     c.add_argument("--facilities", type=Path, required=True, help="设施表: CSV / XLSX, WGS84 经纬度")
@@ -358,7 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     goal.add_argument("--cover-share", help="覆盖比例目标 S(如 0.9 或 90%%): 用最少的新增设施达到(LSCP)")
     t.add_argument("--time-limit", type=float, help="求解时限(秒, 默认不限); 超时的结果标为未证明最优")
     t.add_argument("--out", type=Path, required=True, help="输出目录")
+    x = sub.add_parser("targets-from-text", help="从规划文本(.txt/.docx/.pdf)提出可核查的指标(目标值与现状值), 输出 CSV")
+    x.add_argument("file", type=Path, help="规划文本: .txt(UTF-8 或 GBK)、.docx 或带文字的 .pdf")
+    x.add_argument("--out", type=Path, required=True, help="输出 CSV 文件(UTF-8 带 BOM, Excel 可直接打开)")
     args = parser.parse_args(argv)
+    if args.command == "targets-from-text":
+        return _targets_from_text_command(args)
     if args.command == "plan":
         return _plan_command(args)
     if args.command == "site":

@@ -70,3 +70,23 @@ class PopulationTableError(CoverageError, ValueError):
 
 class AccessError(CoverageError, ValueError):
     """Distance-coverage input a planner can fix (service radius, missing CRS)."""
+
+
+class PlanTextError(InputFileError):
+    """A plan document (规划文本: .txt, .docx, .pdf) cannot be read as text."""
+
+
+class ScannedPdfError(PlanTextError):
+    """A PDF without a text layer (a scan): there is no text to read."""
+
+
+class EncryptedDocumentError(PlanTextError):
+    """A password-protected Word or PDF file."""
+
+
+class UnsupportedDocumentError(PlanTextError):
+    """Not a text, Word (.docx) or PDF file, a damaged one, or binary content."""
+
+
+class EmptyDocumentError(PlanTextError):
+    """The document was read but contains no text."""
