@@ -339,15 +339,56 @@ def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) 
     return evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
 
 
-def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
-    """(assigned facilities, CoverageResult) for the active data, plan and settings (cached)."""
+def _active_key() -> tuple:
+    """`_read_dataset`'s key of the data in use (the demo's when the saved workspace cannot be read)."""
     key = _dataset_key()
     try:
         _read_dataset(*key)
     except CoverageError:
         u, f = load_demo()
         key = (file_key(u), file_key(f), "auto", key[3], key[4])
-    return _compute(key, plan_targets(plan), config())
+    return key
+
+
+@st.cache_data(show_spinner="正在测算最少新增点位…", max_entries=16)
+def _proposals(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, rank: str):
+    from coverage.proposals import propose_sites  # noqa: PLC0415
+
+    units, facilities, _, _ = _read_dataset(*data_key)
+    assigned, res = _compute(data_key, targets_frame, cfg)
+    return propose_sites(units, res, rank=rank, facilities=facilities, assigned=assigned, classes=class_catalog(), config=cfg)
+
+
+def proposals(rank: str, plan: str | None = None):
+    """`coverage.proposals.propose_sites` for the active data, plan and settings (cached)."""
+    return _proposals(_active_key(), plan_targets(plan), config(), rank)
+
+
+@st.cache_data(show_spinner="正在计算服务半径…", max_entries=16)
+def _access(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, facility_class: str, radius_km: float,
+            points_key: tuple):
+    from coverage.access import class_access, counted_facilities, service_areas  # noqa: PLC0415
+
+    units, facilities, _, _ = _read_dataset(*data_key)
+    assigned, _ = _compute(data_key, targets_frame, cfg)
+    access = class_access(units, facilities, assigned, class_catalog(), facility_class, radius_km, config=cfg,
+                          demand_points=demand_points()[0] if points_key else None)
+    areas = service_areas(counted_facilities(facilities, assigned, class_catalog(), facility_class, config=cfg),
+                          radius_km, dissolve=True)
+    return access, areas
+
+
+def access(facility_class: str, radius_km: float, plan: str | None = None):
+    """(`coverage.access.AccessResult`, service areas) of a class within `radius_km` for the active
+    data (village/community points when saved), cached per data, plan, settings, class and radius."""
+    found = workspace.population_file("demand_points")
+    points_key = (file_key(found[0]), tuple(sorted(map(str, found[1].items())))) if found else ()
+    return _access(_active_key(), plan_targets(plan), config(), facility_class, float(radius_km), points_key)
+
+
+def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
+    """(assigned facilities, CoverageResult) for the active data, plan and settings (cached)."""
+    return _compute(_active_key(), plan_targets(plan), config())
 
 
 def area_name() -> str:

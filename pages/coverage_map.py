@@ -7,7 +7,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from coverage.assign import COUNTED_STATUSES
-from coverage.access import class_access, counted_facilities, service_areas
 from coverage.errors import CoverageError
 from coverage.evaluate import AREA_CODE, UNIT_STATUSES, unit_statuses
 from coverage.quality import quality_summary
@@ -113,10 +112,7 @@ st.html(f'{PRINT_CSS}<div class="mz-print-title">{html.escape(subject)} {demo_no
 access, areas = None, None
 if show_radius:
     try:
-        access = class_access(units, facilities, assigned, classes, target["facility_class"], radius_km, config=config,
-                              demand_points=_shared.demand_points()[0])
-        areas = service_areas(counted_facilities(facilities, assigned, classes, target["facility_class"], config=config),
-                              radius_km, dissolve=True)
+        access, areas = _shared.access(target["facility_class"], radius_km)
     except CoverageError as err:
         st.error(_shared.esc(err))
     else:

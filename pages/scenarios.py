@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 
 from coverage.errors import CoverageError
 from coverage.evaluate import AREA_CODE, COUNTY_LEVELS, unit_statuses
-from coverage.proposals import NOT_SITED, propose_sites
+from coverage.proposals import NOT_SITED
 from coverage.scenarios import (
     COMPARISON_HEADERS, PLANNED, SITE_COLUMNS, ScenarioError, apply_scenario, comparison_table, make_scenario,
     proposal_to_scenario, state_from_result, statuses_with_sites,
@@ -230,8 +230,7 @@ with tab_fewest:
     rank_label = st.radio("排序依据", list(RANK_CHOICES), horizontal=True,
                           **_shared.remembered("scn_rank", "老年人口", list(RANK_CHOICES)))
     try:
-        proposal = propose_sites(units, res, rank=RANK_CHOICES[rank_label], facilities=facilities, assigned=assigned,
-                                 classes=classes, config=cfg)
+        proposal = _shared.proposals(RANK_CHOICES[rank_label], plan)
     except CoverageError as err:
         st.error(_shared.esc(err))
         st.stop()
