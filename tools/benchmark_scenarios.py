@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from coverage.assign import assign_facilities  # noqa: E402
 from coverage.catalog import load_classes  # noqa: E402
 from coverage.evaluate import evaluate  # noqa: E402
+from coverage.incremental import LiveCoverage  # noqa: E402
 from coverage.scenarios import apply_scenario, make_scenario, state_from_result  # noqa: E402
 
 CLASSES = load_classes()
@@ -109,10 +110,23 @@ def run(n: int) -> None:
     t_point, out_point = best(lambda: apply_scenario(state, by_point, units))
     pd.testing.assert_frame_equal(out_code.state.coverage, full.coverage)
     pd.testing.assert_frame_equal(out_point.state.coverage, full.coverage)
+    # live: one facility added / removed / moved in place (coverage.incremental), the table already built
+    t_build, live = best(lambda: LiveCoverage(state), repeat=1)
+    adds = []
+    for _ in range(200):
+        t = time.perf_counter()
+        live.add(spot["code"], "social_work_station")
+        adds.append(time.perf_counter() - t)
+        live.remove(spot["code"], "social_work_station")
+    live.add(spot["code"], "social_work_station")
+    live_cov = live.as_state().coverage
+    pd.testing.assert_frame_equal(live_cov, full.coverage)
     print(f"{n:>6} townships, {len(fac):>6} facilities, {len(full.coverage):>5} coverage rows: "
           f"full (assign + evaluate) {t_full:7.3f} s | evaluate only {t_eval:7.3f} s | "
           f"incremental by unit_code {t_code:7.3f} s | by lon/lat {t_point:7.3f} s | "
           f"speed-up vs full {t_full / t_code:5.1f}x (equal: yes)")
+    print(f"{'':>6} live (coverage.incremental): build {t_build:6.3f} s once; one facility added "
+          f"median {np.median(adds) * 1000:6.3f} ms, max {max(adds) * 1000:6.3f} ms (target < 10 ms; equal: yes)")
 
 
 if __name__ == "__main__":
