@@ -33,7 +33,6 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -42,6 +41,7 @@ from coverage.admin import OTHER_TOWNSHIP_KIND, district_kind
 from coverage.capacity import capacity_table
 from coverage.catalog import AREA_MEASURES, CAPACITY_MEASURES, DATA_DIR, SHARE_MEASURES
 from coverage.config import FUNCTIONAL_ZONE_MARKERS
+from coverage.hierarchy import division_names
 from coverage.evaluate import (
     AREA_CODE, COUNTY_LEVELS, NO_DATA_MESSAGE, CoverageResult, counting_facilities, county_pool, units_at_level,
 )
@@ -121,19 +121,6 @@ def is_generic_plan(plan: str) -> bool:
     return plan == GENERIC_PLAN or str(plan).startswith("通用")
 
 
-@lru_cache(maxsize=1)
-def _division_names() -> dict[str, str]:
-    """6-digit county code, 4-digit city prefix and 2-digit province prefix -> name."""
-    try:
-        table = pd.read_csv(DATA_DIR / "county_names.csv", dtype=str, keep_default_na=False)
-    except OSError:
-        return {}
-    names = dict(zip(table["county_code"], table["county_name"]))
-    names |= {c[:4]: n for c, n in zip(table["county_code"], table["city_name"]) if n}
-    names |= {c[:2]: n for c, n in zip(table["county_code"], table["province_name"]) if n}
-    return names
-
-
 def area_name_for(plan: str, unit_codes) -> str:
     """The area a pack speaks for: the plan's area in `data/plans.csv` (十堰市), else the county,
     city or province holding nearly all township codes (`coverage.plans.area_code_of`), else 本地区."""
@@ -142,7 +129,7 @@ def area_name_for(plan: str, unit_codes) -> str:
     if stated and not is_generic_plan(plan):
         return stated
     code = area_code_of(pd.Series(list(unit_codes), dtype=str))
-    return _division_names().get(code, "") or "本地区"
+    return division_names().get(code, "") or "本地区"
 
 
 def pack_stem(data: PackData) -> str:

@@ -1,4 +1,5 @@
 """Every page runs under AppTest, on the demo and on uploaded (saved workspace) data."""
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -312,3 +313,27 @@ def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
     workspace.remove_population_file("population")
     assert workspace.population_file("population") is None
     assert (empty_workspace / "population_table.csv.bak").exists()  # kept beside, never lost
+
+
+def test_indicators_per_city_when_the_data_spans_several(empty_workspace):
+    """Townships of two cities: 指标 offers 市(州) and 区县, shows one row per city with the
+    city's name, and the Excel has a sheet per level."""
+    from geodata.demo import load_demo
+
+    units, _ = read_units(load_demo()[0])
+    other = units[units["district_code"] == "420304"].copy()  # 郧阳区's townships recoded into 襄阳 (4206)
+    other["code"] = other["code"].str.replace("420304", "420602", regex=False)
+    other["district_code"], other["district_name"] = "420602", "襄城区"
+    both = pd.concat([units[units["district_code"] != "420304"], other], ignore_index=True)
+    ledger = ("编号,名称,类型,经度,纬度\nQ1,某社工站,社工站,110.79,32.65\n").encode()
+    facilities, _ = read_facilities(ledger, "f.csv", load_classes())
+    workspace.save_dataset(both, facilities, units_file="two.geojson", facilities_file="f.csv")
+    at = run_page("pages/indicators.py")
+    assert not at.exception
+    level = next(r for r in at.radio if r.label == "统计层级")
+    assert level.value == "市"
+    names = set(next(d.value for d in at.dataframe if "市(州)" in d.value.columns)["市(州)"])
+    assert {"十堰市", "襄阳市"} <= names
+    level.set_value("县").run()
+    assert not at.exception
+    assert any("区县" in d.value.columns for d in at.dataframe)
