@@ -31,6 +31,7 @@ from coverage.catalog import TARGETS_CSV, load_classes, load_targets, plans
 from coverage.config import CoverageConfig
 from coverage.errors import CoverageError, FieldMappingError
 from coverage.evaluate import evaluate_layers, operating_statuses
+from coverage.hierarchy import plan_area_code, result_for_area
 from coverage.plans import load_plan_areas, suggest_plan
 from coverage.quality import quality_summary
 
@@ -97,6 +98,8 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
         unit_fields=unit_fields, facility_fields=facility_fields)
     targets, plan_reason = plan_for_data(all_targets, plan, units["code"])
     assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
+    # a city's plan on a province's townships speaks for the city: its districts, its whole-area row
+    result = result_for_area(result, plan_area_code(targets["plan"].iloc[0]))
     out.mkdir(parents=True, exist_ok=True)
     read_as = operating_statuses(assigned, config)
     assigned = assigned.assign(

@@ -102,22 +102,68 @@ def coverage_by_level(coverage: pd.DataFrame, level: str) -> pd.DataFrame:
         first = g.iloc[0]
         row = {c: first[c] for c in coverage.columns}
         row.update(district_code=group, district_name=division_name(group))
-        measure = first["measure"]
-        covered = pd.to_numeric(g["units_covered"], errors="coerce")
-        total = pd.to_numeric(g["units_total"], errors="coerce")
-        if measure == "coverage":
-            c, t = int(covered.sum()), int(total.sum())
-            goal = float(first["target_rate"])
-            needed = max(0, _required(goal, t) - c)
-            row.update(units_covered=c, units_total=t, rate=c / t if t else np.nan, units_needed=needed, met=needed == 0)
-        elif measure == "count":
-            row.update(units_covered=int(covered.sum()))
-        else:
-            row.update(_capacity(g, first, covered, total))
+        row.update(_group_figures(g, first, whole_area=False))
         rows.append(row)
     out = pd.DataFrame(rows, columns=coverage.columns)
     order = {t: i for i, t in enumerate(dict.fromkeys(coverage["target_id"]))}
     out = pd.concat([out, area], ignore_index=True)
+    key = pd.DataFrame({"t": out["target_id"].map(order), "a": out["district_code"].eq("ALL"), "d": out["district_code"]})
+    return out.loc[key.sort_values(["t", "a", "d"], kind="mergesort").index].reset_index(drop=True)
+
+
+def _group_figures(g: pd.DataFrame, first: pd.Series, *, whole_area: bool) -> dict:
+    """covered, total, rate, gap and met of a group of district rows of one target. `whole_area`:
+    the group is the area the plan speaks for, so count and 床位数 targets apply to it too."""
+    measure = first["measure"]
+    covered = pd.to_numeric(g["units_covered"], errors="coerce")
+    total = pd.to_numeric(g["units_total"], errors="coerce")
+    if measure == "coverage":
+        c, t = int(covered.sum()), int(total.sum())
+        goal = float(first["target_rate"])
+        needed = max(0, _required(goal, t) - c)
+        return {"units_covered": c, "units_total": t, "rate": c / t if t else np.nan, "units_needed": needed,
+                "met": needed == 0}
+    if measure == "count":
+        c = int(covered.sum())
+        if not whole_area:
+            return {"units_covered": c}
+        goal = float(first["target_value"])
+        needed = max(0, math.ceil(round(goal, 9)) - c)
+        return {"units_covered": c, "rate": c / goal if goal else np.nan, "target_rate": 1.0, "units_needed": needed,
+                "met": needed == 0}
+    out = _capacity(g, first, covered, total)
+    if whole_area and measure == "beds" and not out["no_data"]:
+        goal = float(first["target_value"])
+        needed = max(0, math.ceil(round(goal, 9)) - int(round(out["value"])))
+        out.update(target_value=goal, target_rate=1.0, rate=out["value"] / goal if goal else np.nan,
+                   units_needed=needed, met=needed == 0)
+    return out
+
+
+def restrict_to_area(coverage: pd.DataFrame, area_code: str) -> pd.DataFrame:
+    """The coverage table of the area a plan speaks for (`data/plans.csv` area_code, e.g. "4203")
+    when the data reaches beyond it (a province's townships with a city's plan): the district rows
+    inside the area, and whole-area rows recomputed from them with every target applied (counts and
+    床位数 included). Data all inside the area (or none of it): the table as it is."""
+    per = coverage[coverage["district_code"] != "ALL"]
+    inside = per["district_code"].astype(str).str.startswith(str(area_code))
+    if not area_code or inside.all() or not inside.any():
+        return coverage
+    per = per[inside]
+    area = coverage[coverage["district_code"] == "ALL"].set_index("target_id")
+    rows = []
+    for tid, g in per.groupby("target_id", sort=False):
+        row = area.loc[tid].to_dict() | {"target_id": tid}
+        row.update(_group_figures(g, pd.Series(row), whole_area=True))  # the area row carries the plan's target
+        for col in ("elderly_population", "nursing_beds"):
+            if col in g.columns:
+                row[col] = pd.to_numeric(g[col], errors="coerce").sum(min_count=1)
+        row.update(district_name=area_label(g["district_code"]))
+        if "facilities_in_ledger" in row:
+            row["facilities_in_ledger"] = g["facilities_in_ledger"].iloc[0]
+        rows.append(row)
+    out = pd.concat([per, pd.DataFrame(rows, columns=coverage.columns)], ignore_index=True)
+    order = {t: i for i, t in enumerate(dict.fromkeys(coverage["target_id"]))}
     key = pd.DataFrame({"t": out["target_id"].map(order), "a": out["district_code"].eq("ALL"), "d": out["district_code"]})
     return out.loc[key.sort_values(["t", "a", "d"], kind="mergesort").index].reset_index(drop=True)
 
@@ -151,4 +197,25 @@ def _capacity(g: pd.DataFrame, first: pd.Series, covered: pd.Series, total: pd.S
 
 
 __all__ = ["LEVEL_DIGITS", "LEVEL_LABELS", "area_label", "coverage_by_level", "division_name", "division_names",
-           "levels_present"]
+           "levels_present", "restrict_to_area"]
+
+
+def result_for_area(result, area_code: str):
+    """A `CoverageResult` limited to the area a plan speaks for (`restrict_to_area`): coverage rows
+    and uncovered units inside it; the same result when the data does not reach beyond it."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    coverage = restrict_to_area(result.coverage, area_code)
+    if coverage is result.coverage:
+        return result
+    unc = result.uncovered
+    return replace(result, coverage=coverage, uncovered=unc[unc["district_code"].astype(str).str.startswith(str(area_code))])
+
+
+def plan_area_code(plan: str, extra_areas: dict[str, str] | None = None) -> str:
+    """The area code a plan speaks for: `data/plans.csv`, else the planner's own plans' areas."""
+    from coverage.plans import load_plan_areas  # noqa: PLC0415
+
+    areas = load_plan_areas()
+    known = {p: a for p, a in zip(areas["plan"], areas["area_code"]) if a} | dict(extra_areas or {})
+    return str(known.get(plan, "") or "")

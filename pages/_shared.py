@@ -12,6 +12,7 @@ from coverage.config import CoverageConfig
 from coverage.plans import PlanSuggestion, load_plan_areas, suggest_plan
 from coverage.errors import CoverageError
 from coverage.evaluate import CoverageResult, evaluate_layers
+from coverage.hierarchy import plan_area_code, result_for_area
 from geodata import workspace
 from geodata.demo import load_demo
 from geodata.clean import prepare_facilities
@@ -336,7 +337,10 @@ def plan_targets(plan: str | None = None) -> pd.DataFrame:
 @st.cache_data(show_spinner="正在计算覆盖率…", max_entries=16)
 def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) -> tuple[pd.DataFrame, CoverageResult]:
     units, facilities, _, _ = _read_dataset(*data_key)
-    return evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
+    assigned, result = evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
+    if len(targets_frame):  # a city's plan on a province's townships speaks for the city (coverage.hierarchy)
+        result = result_for_area(result, plan_area_code(str(targets_frame["plan"].iloc[0]), workspace.plan_areas()))
+    return assigned, result
 
 
 def _active_key() -> tuple:

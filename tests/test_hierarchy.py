@@ -92,3 +92,47 @@ def test_names_levels_and_area_label():
     assert coverage_by_level(one_city, "县") is one_city  # a city's data: nothing to rename
     with pytest.raises(ValueError):
         coverage_by_level(whole, "村")
+
+
+def test_a_city_plan_on_a_province_s_data_speaks_for_the_city():
+    """Restricted to the plan's area (十堰 4203), the coverage rows equal an evaluation of 十堰's
+    townships alone: district rows as they are, whole-area row with every target applied."""
+    from coverage.hierarchy import restrict_to_area
+
+    units = layer()
+    fac = ledger(units)
+    whole = evaluate(units, fac, TARGETS, CLASSES).coverage
+    mine = restrict_to_area(whole, "4203")
+    own = units[units["district_code"].str.startswith("4203")]
+    alone = evaluate(own, fac[fac["district_code"].str.startswith("4203")], TARGETS, CLASSES).coverage
+    assert mine["district_code"].tolist() == alone["district_code"].tolist()
+    judged = ~alone["no_data"].to_numpy()  # alone, a class missing from 十堰's rows reads as "not in the ledger"
+    assert judged.sum() >= 6
+    cols = ["units_covered", "units_total", "units_needed", "met", "rate", "district_name"]
+    pd.testing.assert_frame_equal(mine.loc[judged, cols].astype(object), alone.loc[judged, cols].astype(object),
+                                  check_dtype=False)
+    assert restrict_to_area(whole, "") is whole and restrict_to_area(whole, "42") is not whole
+    assert restrict_to_area(whole, "31") is whole  # no district of the data in the plan's area: left as it is
+
+
+def test_cli_compute_with_a_city_plan_on_wider_data(tmp_path):
+    """`compute --plan 十堰` on 十堰's townships plus another city's: coverage.csv speaks for 十堰 only."""
+    from coverage.__main__ import main
+    from geodata.demo import load_demo
+    from geodata.io import read_units
+
+    u, f = load_demo()
+    units, _ = read_units(u)
+    other = units[units["district_code"] == "420304"].copy()
+    other["district_code"] = "420602"
+    other["code"] = "420602" + other["code"].str[6:]
+    other["district_name"] = "襄城区"
+    pd.concat([units, other], ignore_index=True).to_file(tmp_path / "wider.geojson", driver="GeoJSON")
+    assert main(["compute", "--units", str(tmp_path / "wider.geojson"), "--facilities", str(f), "--plan", "十堰",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert main(["compute", "--units", str(u), "--facilities", str(f), "--plan", "十堰", "--out", str(tmp_path / "own")]) == 0
+    wider = pd.read_csv(tmp_path / "out" / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
+    own = pd.read_csv(tmp_path / "own" / "coverage.csv", dtype={"district_code": str}, encoding="utf-8-sig")
+    assert set(wider["district_code"]) == set(own["district_code"])
+    cols = ["target_id", "district_code", "units_covered", "units_total", "units_needed", "met"]
+    pd.testing.assert_frame_equal(wider[cols], own[cols])

@@ -321,10 +321,12 @@ def test_indicators_per_city_when_the_data_spans_several(empty_workspace):
     from geodata.demo import load_demo
 
     units, _ = read_units(load_demo()[0])
-    other = units[units["district_code"] == "420304"].copy()  # 郧阳区's townships recoded into 襄阳 (4206)
-    other["code"] = other["code"].str.replace("420304", "420602", regex=False)
-    other["district_code"], other["district_name"] = "420602", "襄城区"
-    both = pd.concat([units[units["district_code"] != "420304"], other], ignore_index=True)
+    # most districts recoded into 襄阳 (4206): no city's plan holds half the townships, so 通用 applies to all
+    moved = ["420304", "420322", "420323", "420324", "420325"]
+    other = units[units["district_code"].isin(moved)].copy()
+    other["district_code"] = "4206" + other["district_code"].str[4:]
+    other["code"] = other["district_code"] + other["code"].str[6:]
+    both = pd.concat([units[~units["district_code"].isin(moved)], other], ignore_index=True)
     ledger = ("编号,名称,类型,经度,纬度\nQ1,某社工站,社工站,110.79,32.65\n").encode()
     facilities, _ = read_facilities(ledger, "f.csv", load_classes())
     workspace.save_dataset(both, facilities, units_file="two.geojson", facilities_file="f.csv")
