@@ -41,12 +41,21 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
 
 
+def _area_word(area_row) -> str:
+    """How the whole area is called in a sentence: 全市, or 全省 / 全国 for wider data (the row's name)."""
+    name = area_row.get("district_name", "") if hasattr(area_row, "get") else ""
+    return name if name in ("全省", "全国") else "全市"
+
+
 def district_sentence(row) -> str:
     """'郧阳区还需 6 个乡镇(街道)' (township levels), '郧西县尚无救助站' (county levels) or
     '郧阳区还需 120 张床位' (capacity targets)."""
     if row["measure"] in NEEDED_WORDS:
         return f"{row['district_name']}还需 {int(row['units_needed']):,} {NEEDED_WORDS[row['measure']]}"
     if row["level"] in COUNTY_LEVELS:
+        total = pd.to_numeric(row.get("units_total", 1), errors="coerce") if hasattr(row, "get") else 1
+        if pd.notna(total) and total > 1:  # a city's (province's) row: several counties, some still without
+            return f"{row['district_name']}还需 {int(row['units_needed'])} 个{UNIT_WORDS.get(row['level'], '区县')}"
         return f"{row['district_name']}尚无{row['class_name']}"
     return f"{row['district_name']}还需 {int(row['units_needed'])} 个{UNIT_WORDS.get(row['level'], '单元')}"
 
@@ -59,17 +68,18 @@ def area_sentence(area_row) -> str:
             return f"{reason}(「{area_row['class_name']}」)"
         return f"{NO_DATA_MESSAGE}(台账中没有「{area_row['class_name']}」)"
     needed = int(area_row["units_needed"]) if pd.notna(area_row["units_needed"]) else 0
+    where = _area_word(area_row)
     if area_row["measure"] in NEEDED_WORDS:
         return capacity_sentence(area_row, needed)
     if area_row["measure"] == "count":
         have = int(area_row["units_covered"])
         goal = int(round(float(area_row["target_value"])))
-        return f"全市现有 {have} 个, 已达到目标 {goal} 个" if needed == 0 else f"全市现有 {have} 个, 还需 {needed} 个才能达到 {goal} 个"
+        return f"{where}现有 {have} 个, 已达到目标 {goal} 个" if needed == 0 else f"{where}现有 {have} 个, 还需 {needed} 个才能达到 {goal} 个"
     word = UNIT_WORDS.get(area_row["level"], "单元")
     done = f"已覆盖 {int(area_row['units_covered'])}/{int(area_row['units_total'])} 个{word}"
     if needed == 0:
-        return f"全市{done}, 已达到 {_pct(float(area_row['target_rate']))}"
-    return f"全市{done}, 还需 {needed} 个{word}才能达到 {_pct(float(area_row['target_rate']))}"
+        return f"{where}{done}, 已达到 {_pct(float(area_row['target_rate']))}"
+    return f"{where}{done}, 还需 {needed} 个{word}才能达到 {_pct(float(area_row['target_rate']))}"
 
 
 def capacity_sentence(area_row, needed: int) -> str:
@@ -77,15 +87,16 @@ def capacity_sentence(area_row, needed: int) -> str:
     '全市每千名老年人床位 38.2 张(床位 12,345 张 / 老年人口 323,000 人), 还需 … 张床位才能达到 50 张',
     '全市护理型床位占比 52%(护理型 1,234 / 2,345 张), 还需 … 张护理型床位才能达到 60%'."""
     measure, goal = area_row["measure"], float(area_row["target_value"])
+    where = _area_word(area_row)
     if measure == "beds":
-        have = f"全市床位 {_num(area_row['beds'])} 张"
+        have = f"{where}床位 {_num(area_row['beds'])} 张"
         goal_text = f"{_num(goal)} 张"
     elif measure == "beds_per_1000_elderly":
-        have = (f"全市每千名老年人床位 {_num(round(float(area_row['value']), 1))} 张"
+        have = (f"{where}每千名老年人床位 {_num(round(float(area_row['value']), 1))} 张"
                 f"(床位 {_num(area_row['beds'])} 张 / 老年人口 {_num(area_row['elderly_population'])} 人)")
         goal_text = f"{_num(goal)} 张"
     else:
-        have = (f"全市护理型床位占比 {_pct(round(float(area_row['value']), 3))}"
+        have = (f"{where}护理型床位占比 {_pct(round(float(area_row['value']), 3))}"
                 f"(护理型 {_num(area_row['units_covered'])} / {_num(area_row['units_total'])} 张)")
         goal_text = _pct(goal)
     if needed == 0:

@@ -5,13 +5,18 @@ import streamlit as st
 from coverage.catalog import CAPACITY_MEASURES, MEASURE_LABELS
 from coverage.evaluate import AREA_CODE, NO_DATA_MESSAGE
 from coverage.evaluation import MEASURE_UNITS, current_text, target_text
+from coverage.hierarchy import coverage_by_level, levels_present
 from coverage.summary import area_sentence, district_gaps, district_sentence, no_data_notice
 from pages import _shared
 
 plan = _shared.current_plan()
 assigned, res = _shared.result(plan)
-area = res.coverage[res.coverage["district_code"] == AREA_CODE]
-by_district = res.coverage[res.coverage["district_code"] != AREA_CODE]
+# data of several cities (provinces): the cards speak of cities (provinces), 指标 drills down to counties
+top = levels_present(res.coverage.loc[res.coverage["district_code"] != AREA_CODE, "district_code"])[-1]
+view = coverage_by_level(res.coverage, top)
+UNIT_WORD = {"县": "区县", "市": "市(州)", "省": "省份"}[top]
+area = view[view["district_code"] == AREA_CODE]
+by_district = view[view["district_code"] != AREA_CODE]
 years = sorted(set(area["target_year"]))
 unjudged = area[area["no_data"].astype(bool)]
 # no ledger rows of the class (said once, in the notice) vs. a capacity figure without beds / elderly population
@@ -31,7 +36,7 @@ def district_bar(n_met: int, n_all: int) -> None:
     """Share of districts meeting the target: green when all do, orange otherwise (plain HTML, no user text)."""
     share = n_met / n_all if n_all else 0.0
     color = "#2e8b57" if n_met == n_all else "#e8912d"
-    st.html(f'<div style="font-size:0.85rem;color:#555;margin:2px 0">达标区县 {n_met}/{n_all}</div>'
+    st.html(f'<div style="font-size:0.85rem;color:#555;margin:2px 0">达标{UNIT_WORD} {n_met}/{n_all}</div>'
             f'<div style="background:#eee;border-radius:4px;height:8px"><div style="width:{share * 100:.0f}%;'
             f'background:{color};height:8px;border-radius:4px"></div></div>')
 
@@ -76,10 +81,10 @@ for i, row in enumerate(area.itertuples(index=False)):
                 sub = by_district[by_district["target_id"] == row.target_id]
                 n_met = int(sub["met"].fillna(False).astype(bool).sum())
                 district_bar(n_met, len(sub))
-                gaps = district_gaps(res.coverage, row.target_id)
+                gaps = district_gaps(view, row.target_id)
                 if len(gaps):
                     lines = [_shared.esc(district_sentence(r)) for _, r in gaps.head(4).iterrows()]
-                    more = f"  \n…另有 {len(gaps) - 4} 个区县" if len(gaps) > 4 else ""
+                    more = f"  \n…另有 {len(gaps) - 4} 个{UNIT_WORD}" if len(gaps) > 4 else ""
                     st.markdown("  \n".join(f"- {line}" for line in lines) + more)
         if st.button("查看详情", key=f"details_{row.target_id}", on_click=open_details, args=(row.indicator,)):
             st.switch_page("pages/indicators.py")

@@ -339,3 +339,8 @@ def test_indicators_per_city_when_the_data_spans_several(empty_workspace):
     level.set_value("县").run()
     assert not at.exception
     assert any("区县" in d.value.columns for d in at.dataframe)
+    at = run_page("pages/overview.py")  # the cards speak of cities, the whole area is 全省
+    assert not at.exception
+    html = " ".join(str(h.proto) for h in at.get("html"))
+    assert "达标市(州)" in html
+    assert any("全省已覆盖" in m.value for m in at.markdown)
