@@ -344,3 +344,15 @@ def test_indicators_per_city_when_the_data_spans_several(empty_workspace):
     html = " ".join(str(h.proto) for h in at.get("html"))
     assert "达标市(州)" in html
     assert any("全省已覆盖" in m.value for m in at.markdown)
+
+
+def test_server_config_is_hardened():
+    """No traceback reaches a user, the toolbar is the viewer's, and the upload cap is the readers' cap."""
+    import tomllib
+
+    from geodata.io import MAX_FILE_BYTES
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["toolbarMode"] == "viewer"
+    assert config["server"]["maxUploadSize"] * 2**20 == MAX_FILE_BYTES
