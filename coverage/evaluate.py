@@ -2,6 +2,10 @@
 
 Pure functions on plain tables: `units` (one row per township), `assigned` (the output of
 `coverage.assign.assign_facilities`) and the plan's target rows.
+
+Each target is counted for all districts at once (bincounts over the units of its level, group-bys of
+the counting facilities), so the cost grows with units + facilities per target, not with districts x
+units; class memberships are computed once per call.
 """
 from __future__ import annotations
 
@@ -144,15 +148,14 @@ def evaluate(
     """
     all_units = units.reset_index(drop=True)  # with elderly_population when the layer has it
     units = units[["code", "name", "district_code", "district_name", "kind"]].astype(str).reset_index(drop=True)
-    in_ledger = facilities_in_ledger(assigned, classes)
-    counting = counting_facilities(assigned, classes, config)
+    in_ledger, counting = _ledger_and_counting(assigned, classes, config)
     unit_counts = counting.groupby(["unit_code", "facility_class"]).size().rename("n").reset_index()
-    covered_pairs = set(zip(unit_counts["unit_code"], unit_counts["facility_class"]))
     districts = units.drop_duplicates("district_code")[["district_code", "district_name"]]
     districts = districts.sort_values("district_code").reset_index(drop=True)
+    ctx = _Context(units, districts, counting, unit_counts, config)
 
-    cov_rows: list[dict] = []
-    unc_rows: list[dict] = []
+    blocks: list[dict[str, list]] = []
+    unc_blocks: list[pd.DataFrame] = []
     for t in targets.itertuples(index=False):
         meta = {
             "target_id": t.target_id, "indicator": t.indicator, "facility_class": t.facility_class,
@@ -163,36 +166,110 @@ def evaluate(
         }
         if t.measure in CAPACITY_MEASURES:
             from coverage.capacity import capacity_rows  # noqa: PLC0415
-            cov_rows += capacity_rows(all_units, assigned, t, meta, classes, config)
+            blocks.append(_columns(capacity_rows(all_units, assigned, t, meta, classes, config)))
         elif t.measure == "count":
-            cov_rows += _count_rows(counting, districts, meta, float(t.target_value))
+            blocks.append(_count_rows(ctx, meta, float(t.target_value)))
         elif t.unit_level in COUNTY_LEVELS:
-            c, u = _county_rows(units, counting, districts, meta, float(t.target_value), config)
-            cov_rows += c
-            unc_rows += u
+            c, u = _county_rows(ctx, meta, float(t.target_value))
+            blocks.append(c)
+            unc_blocks.append(u)
         else:
-            c, u = _township_rows(units, covered_pairs, districts, meta, float(t.target_value), config)
-            cov_rows += c
-            unc_rows += u
+            c, u = _township_rows(ctx, meta, float(t.target_value))
+            blocks.append(c)
+            unc_blocks.append(u)
     capacity = targets["measure"].isin(CAPACITY_MEASURES).any() if len(targets) else False
-    coverage = pd.DataFrame(cov_rows, columns=COVERAGE_COLUMNS + (CAPACITY_COLUMNS if capacity else []))
+    coverage = _frame(blocks, COVERAGE_COLUMNS + (CAPACITY_COLUMNS if capacity else []))
     if capacity:
         for col in ("value_unit", "no_data_reason", "data_note"):
             coverage[col] = coverage[col].fillna("")
-    uncovered = pd.DataFrame(unc_rows, columns=UNCOVERED_COLUMNS)
+    unc_blocks = [u for u in unc_blocks if len(u)]
+    uncovered = (pd.concat(unc_blocks, ignore_index=True) if unc_blocks
+                 else pd.DataFrame([], columns=UNCOVERED_COLUMNS))
     return CoverageResult(coverage=coverage, uncovered=uncovered, unit_counts=unit_counts,
                           excluded_units=excluded_units(units, targets, config))
 
 
-def _row(district_code, district_name, meta, total, covered, target_rate, target_value) -> dict:
-    rate = covered / total if total else np.nan
-    needed = units_needed(target_rate, total, covered)
-    return {
-        "district_code": district_code, "district_name": district_name, **meta,
-        "units_total": int(total), "units_covered": int(covered), "rate": rate,
-        "target_rate": target_rate, "target_value": target_value, "units_needed": needed,
-        "met": needed == 0,
-    }
+def _ledger_and_counting(assigned: pd.DataFrame, classes: ClassCatalog, config: CoverageConfig
+                         ) -> tuple[pd.Series, pd.DataFrame]:
+    """`facilities_in_ledger` and `counting_facilities` of `assigned`, from one `class_memberships`
+    of only the columns they read (a large ledger is not copied twice)."""
+    wanted = ["facility_id", "unit_code", "district_code", "facility_class", *FUNCTION_COLUMNS.values()]
+    members = class_memberships(assigned[[c for c in dict.fromkeys(wanted) if c in assigned.columns]], classes)
+    in_ledger = members["facility_class"].value_counts().reindex(classes.table["class_id"], fill_value=0).astype(int)
+    ok = assigned["status"].isin(COUNTED_STATUSES).to_numpy().copy()
+    ok &= operating_statuses(assigned, config).isin(config.counted_statuses).to_numpy()
+    counting = members[ok[members["row"].to_numpy()]]
+    return in_ledger, counting[["facility_id", "unit_code", "district_code", "facility_class"]].reset_index(drop=True)
+
+
+class _Context:
+    """What every target of one `evaluate` call shares: the units, districts (sorted by code), the
+    counting facilities and, computed once per level or class when first asked for, the units a
+    level counts with their district positions, the county pools and the covered townships."""
+
+    def __init__(self, units, districts, counting, unit_counts, config):
+        self.units, self.districts, self.counting, self.config = units, districts, counting, config
+        self.district_index = pd.Index(districts["district_code"])
+        self._pools: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        self._county: dict[str, pd.DataFrame] = {}
+        self._covered = unit_counts.groupby("facility_class")["unit_code"].unique()
+
+    def pool(self, level: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """The units a township-level target counts, and each one's position in `districts`."""
+        if level not in self._pools:
+            pool = units_at_level(self.units, level, self.config)
+            self._pools[level] = (pool, self.district_index.get_indexer(pool["district_code"]))
+        return self._pools[level]
+
+    def county_pool(self, level: str) -> pd.DataFrame:
+        if level not in self._county:
+            pool = county_pool(self.districts, level, self.config)
+            # an empty list as a row mask selects no column either: keep the columns
+            self._county[level] = pool if len(pool) else self.districts.iloc[0:0]
+        return self._county[level]
+
+    def covered_codes(self, facility_class) -> np.ndarray:
+        """Codes of the units with at least one counting facility of the class."""
+        return self._covered.get(facility_class, np.array([], dtype=object))
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    """Rows (dicts) as columns (lists); a key missing from a row is NaN there, as in a DataFrame."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    return {k: [r.get(k, np.nan) for r in rows] for k in keys}
+
+
+def _frame(blocks: list[dict[str, list]], columns: list[str]) -> pd.DataFrame:
+    """One table from column blocks, typed as a DataFrame built from the same rows as dicts."""
+    blocks = [b for b in blocks if b and len(next(iter(b.values())))]
+    if not blocks:
+        return pd.DataFrame([], columns=columns)
+    data = {}
+    for col in columns:
+        values: list = []
+        for b in blocks:
+            values += b.get(col) or [np.nan] * len(next(iter(b.values())))
+        data[col] = values
+    return pd.DataFrame(data, columns=columns)
+
+
+def _rate_block(codes: list, names: list, meta: dict, total: np.ndarray, covered: np.ndarray,
+                target_rate: float) -> dict[str, list]:
+    """Coverage rows (as columns) of one target from the units and covered units of each district
+    (and the area), counted for all districts at once: rate, units_needed (`units_needed`, exact),
+    met."""
+    total_l, covered_l = total.tolist(), covered.tolist()
+    needed = [units_needed(target_rate, a, b) for a, b in zip(total_l, covered_l)]
+    n = len(codes)
+    block = {"district_code": list(codes), "district_name": list(names)}
+    block.update({k: [v] * n for k, v in meta.items()})
+    block.update({
+        "units_total": [int(a) for a in total_l], "units_covered": [int(b) for b in covered_l],
+        "rate": [b / a if a else np.nan for a, b in zip(total_l, covered_l)],
+        "target_rate": [target_rate] * n, "target_value": [target_rate] * n, "units_needed": needed,
+        "met": [k == 0 for k in needed],
+    })
+    return block
 
 
 #: Unit levels evaluated per county-level district rather than per township.
@@ -223,24 +300,24 @@ def excluded_units(units: pd.DataFrame, targets: pd.DataFrame, config: CoverageC
     }, columns=EXCLUDED_COLUMNS).reset_index(drop=True)
 
 
-def _township_rows(units, covered_pairs, districts, meta, target_rate, config):
-    pool = units_at_level(units, meta["level"], config)
-    is_cov = np.array([(code, meta["facility_class"]) in covered_pairs for code in pool["code"]], dtype=bool)
-    pool = pool.assign(covered=is_cov)
-    rows = []
-    for d in districts.itertuples(index=False):
-        sub = pool[pool["district_code"] == d.district_code]
-        if len(sub):  # a district with no unit of this level (e.g. no 街道) has no row
-            rows.append(_row(d.district_code, d.district_name, meta, len(sub), int(sub["covered"].sum()),
-                             target_rate, target_rate))
-    rows.append(_row(AREA_CODE, AREA_NAME, meta, len(pool), int(pool["covered"].sum()), target_rate, target_rate))
-    unc = pool[~pool["covered"]]
-    unc_rows = [
-        {"district_code": r.district_code, "district_name": r.district_name, "unit_code": r.code,
-         "unit_name": r.name, "unit_kind": r.kind, "target_id": meta["target_id"], "indicator": meta["indicator"]}
-        for r in unc.itertuples(index=False)
-    ]
-    return rows, unc_rows
+def _township_rows(ctx: _Context, meta: dict, target_rate: float) -> tuple[dict[str, list], pd.DataFrame]:
+    """Per district with units of the level (in code order), then the area; and the uncovered units."""
+    pool, dpos = ctx.pool(meta["level"])
+    is_cov = pool["code"].isin(ctx.covered_codes(meta["facility_class"])).to_numpy()
+    n_districts = len(ctx.districts)
+    total = np.bincount(dpos, minlength=n_districts)
+    covered = np.bincount(dpos[is_cov], minlength=n_districts)
+    has = np.flatnonzero(total > 0)  # a district with no unit of this level (e.g. no 街道) has no row
+    d = ctx.districts.iloc[has]
+    codes = d["district_code"].tolist() + [AREA_CODE]
+    names = d["district_name"].tolist() + [AREA_NAME]
+    rows = _rate_block(codes, names, meta, np.append(total[has], len(pool)), np.append(covered[has], int(is_cov.sum())),
+                       target_rate)
+    unc = pool[~is_cov]
+    unc = pd.DataFrame({"district_code": unc["district_code"], "district_name": unc["district_name"],
+                        "unit_code": unc["code"], "unit_name": unc["name"], "unit_kind": unc["kind"],
+                        "target_id": meta["target_id"], "indicator": meta["indicator"]}, columns=UNCOVERED_COLUMNS)
+    return rows, unc
 
 
 def _is_functional_zone(name: str) -> bool:
@@ -259,36 +336,42 @@ def county_pool(districts: pd.DataFrame, level: str, config: CoverageConfig = Co
     return pool
 
 
-def _county_rows(units, counting, districts, meta, target_rate, config):
-    with_fac = set(counting.loc[counting["facility_class"] == meta["facility_class"], "district_code"])
-    pool = county_pool(districts, meta["level"], config)
-    rows, unc_rows = [], []
-    for d in pool.itertuples(index=False):
-        covered = int(d.district_code in with_fac)
-        rows.append(_row(d.district_code, d.district_name, meta, 1, covered, target_rate, target_rate))
-        if not covered:
-            unc_rows.append({"district_code": d.district_code, "district_name": d.district_name,
-                             "unit_code": d.district_code, "unit_name": d.district_name, "unit_kind": "县(市、区)",
-                             "target_id": meta["target_id"], "indicator": meta["indicator"]})
-    n_cov = sum(r["units_covered"] for r in rows)
-    rows.append(_row(AREA_CODE, AREA_NAME, meta, len(pool), n_cov, target_rate, target_rate))
-    return rows, unc_rows
+def _county_rows(ctx: _Context, meta: dict, target_rate: float) -> tuple[dict[str, list], pd.DataFrame]:
+    """One row per county-level district the level counts (1 unit each), then the area; and the
+    districts without a facility of the class."""
+    counting = ctx.counting
+    with_fac = counting.loc[counting["facility_class"] == meta["facility_class"], "district_code"].unique()
+    pool = ctx.county_pool(meta["level"])
+    covered = pool["district_code"].isin(with_fac).to_numpy().astype(int)
+    codes = pool["district_code"].tolist() + [AREA_CODE]
+    names = pool["district_name"].tolist() + [AREA_NAME]
+    total = np.append(np.ones(len(pool), dtype=int), len(pool))
+    rows = _rate_block(codes, names, meta, total, np.append(covered, int(covered.sum())), target_rate)
+    unc = pool[covered == 0]
+    unc = pd.DataFrame({"district_code": unc["district_code"], "district_name": unc["district_name"],
+                        "unit_code": unc["district_code"], "unit_name": unc["district_name"], "unit_kind": "县(市、区)",
+                        "target_id": meta["target_id"], "indicator": meta["indicator"]}, columns=UNCOVERED_COLUMNS)
+    return rows, unc
 
 
-def _count_rows(counting, districts, meta, target_count):
+def _count_rows(ctx: _Context, meta: dict, target_count: float) -> dict[str, list]:
+    """Facilities per district (no target of their own), then the area against the count."""
+    counting = ctx.counting
     n_by_district = counting[counting["facility_class"] == meta["facility_class"]].groupby("district_code").size()
-    rows = []
-    for d in districts.itertuples(index=False):
-        n = int(n_by_district.get(d.district_code, 0))
-        rows.append({"district_code": d.district_code, "district_name": d.district_name, **meta,
-                     "units_total": pd.NA, "units_covered": n, "rate": np.nan, "target_rate": np.nan,
-                     "target_value": np.nan, "units_needed": pd.NA, "met": pd.NA})
+    per = n_by_district.reindex(ctx.districts["district_code"], fill_value=0).astype(int).tolist()
     n = int(n_by_district.sum())
     needed = max(0, math.ceil(round(target_count, 9)) - n)
-    rows.append({"district_code": AREA_CODE, "district_name": AREA_NAME, **meta, "units_total": pd.NA,
-                 "units_covered": n, "rate": n / target_count if target_count else np.nan,
-                 "target_rate": 1.0, "target_value": target_count, "units_needed": needed, "met": needed == 0})
-    return rows
+    k = len(per)
+    block = {"district_code": ctx.districts["district_code"].tolist() + [AREA_CODE],
+             "district_name": ctx.districts["district_name"].tolist() + [AREA_NAME]}
+    block.update({key: [v] * (k + 1) for key, v in meta.items()})
+    block.update({
+        "units_total": [pd.NA] * (k + 1), "units_covered": per + [n],
+        "rate": [np.nan] * k + [n / target_count if target_count else np.nan],
+        "target_rate": [np.nan] * k + [1.0], "target_value": [np.nan] * k + [target_count],
+        "units_needed": [pd.NA] * k + [needed], "met": [pd.NA] * k + [needed == 0],
+    })
+    return block
 
 
 #: Status of a township for one coverage target (map colours, details), with its Chinese label.

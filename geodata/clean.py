@@ -7,9 +7,11 @@ from difflib import SequenceMatcher
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
 
 from coverage.catalog import normalize_label
-from geodata.crs import to_working_crs
+from geodata.crs import gk3_epsg
 from geodata.pointcrs import POINT_SYSTEMS, convert_points, detect_point_system, match_address
 
 DUPLICATE_RADIUS_M = 50.0
@@ -64,6 +66,9 @@ def _township_of(points: gpd.GeoSeries, units: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
+_NO_CLASS = object()
+
+
 def near_duplicates(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, radius_m: float = DUPLICATE_RADIUS_M) -> pd.Series:
     """For each facility, the id of an earlier record of the same class, in the same township, with
     a near-identical name within `radius_m` metres (measured in the area's Gauss-Kruger zone), else
@@ -75,19 +80,50 @@ def near_duplicates(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, ra
     if has.sum() < 2:
         return result
     pts = facilities[has]
-    metric = to_working_crs(pts[[pts.geometry.name]]) if not units.empty else pts.to_crs(3857)
-    left, right = metric.sindex.query(metric.geometry.to_numpy(), predicate="dwithin", distance=radius_m)
+    metric = _metric_points(pts, units)
+    left, right = shapely.STRtree(metric).query(metric, predicate="dwithin", distance=radius_m)
     pos = np.flatnonzero(has.to_numpy())
     names = facilities["name"].astype(str).to_numpy()
     classes = facilities["facility_class"].to_numpy()
     ids = facilities["facility_id"].astype(str).to_numpy()
+    i, j = pos[left], pos[right]
+    # conditions that do not depend on earlier matches, on every pair at once (the index pairs each
+    # point with itself and with every neighbour, in both orders); only what remains is compared
+    # by name, in the index's order, earlier records first as before
+    keep = j > i
+    i, j = i[keep], j[keep]
+    is_class = np.array([isinstance(c, str) for c in classes], dtype=bool)
+    comparable = classes.astype(object).copy()
+    comparable[~is_class] = _NO_CLASS  # equal to no string (missing classes never pair)
+    keep = is_class[i] & (comparable[i] == comparable[j]) & (ids[i] != ids[j])
+    i, j = i[keep], j[keep]
     township = np.full(len(facilities), "", dtype=object)
-    township[pos] = _township_of(pts.geometry, units)
-    for i, j in zip(pos[left], pos[right]):
-        if j <= i or result.iloc[j] is not None or result.iloc[i] is not None:
+    involved = np.unique(np.concatenate([i, j]))  # the township only of points that have a candidate
+    if len(involved):
+        township[involved] = _township_of(facilities.geometry.iloc[involved], units)
+    keep = township[i] == township[j]
+    out = np.full(len(facilities), None, dtype=object)
+    for a, b in zip(i[keep].tolist(), j[keep].tolist()):
+        if out[b] is not None or out[a] is not None:
             continue
-        if township[i] != township[j]:
-            continue
-        if classes[i] == classes[j] and isinstance(classes[i], str) and _similar(names[i], names[j]) and ids[i] != ids[j]:
-            result.iloc[j] = ids[i]
+        if _similar(names[a], names[b]):
+            out[b] = ids[a]
+    result[:] = out
     return result
+
+
+def _metric_points(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> np.ndarray:
+    """The points in metres: in the Gauss-Kruger zone of their centre (the mean of the distinct
+    points, i.e. the centroid of their union, as `geodata.crs.to_working_crs` takes it), or Web
+    Mercator without a township layer. Transformed as arrays, without building a GeoDataFrame."""
+    x, y = shapely.get_x(points.geometry.to_numpy()), shapely.get_y(points.geometry.to_numpy())
+    if units.empty:
+        target = 3857
+    else:
+        lon, lat = x, y
+        if not CRS(points.crs).equals(CRS(4326)):
+            lon, lat = Transformer.from_crs(points.crs, 4326, always_xy=True).transform(x, y)
+        distinct = np.unique(np.asarray(lon) + 1j * np.asarray(lat))  # distinct (lon, lat) pairs
+        target = gk3_epsg(float(distinct.real.mean()))
+    mx, my = Transformer.from_crs(points.crs, target, always_xy=True).transform(x, y)
+    return shapely.points(np.asarray(mx), np.asarray(my))

@@ -547,7 +547,9 @@ def _match_classes(labels: pd.Series, classes: ClassCatalog, class_mapping: dict
     mapping = {normalize_label(k): v for k, v in (class_mapping or {}).items()
                if v in classes.names or v == NOT_COUNTED}
     decided: dict[str, tuple[str | None, str]] = {}
-    for label in labels.unique():
+    codes, uniques = pd.factorize(labels, use_na_sentinel=False)  # each distinct label decided once
+    distinct = pd.Series(uniques, dtype=labels.dtype)
+    for label in distinct:
         chosen = mapping.get(normalize_label(label))
         if chosen == NOT_COUNTED:
             decided[label] = (None, "mapped_none")
@@ -555,8 +557,11 @@ def _match_classes(labels: pd.Series, classes: ClassCatalog, class_mapping: dict
             decided[label] = (chosen, "mapped")
         else:
             decided[label] = classes.match_how(label)
-    cls = labels.map(lambda v: decided[v][0]).astype(object)
-    how = labels.map(lambda v: decided[v][1])
+    # typed as mapping every row would type them, then broadcast to the rows by position
+    cls_of = distinct.map(lambda v: decided[v][0]).astype(object)
+    how_of = distinct.map(lambda v: decided[v][1])
+    cls = pd.Series(cls_of.array.take(codes), index=labels.index, name=labels.name, dtype=cls_of.dtype)
+    how = pd.Series(how_of.array.take(codes), index=labels.index, name=labels.name, dtype=how_of.dtype)
     return cls, how
 
 

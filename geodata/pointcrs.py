@@ -152,35 +152,87 @@ def convert_points(facilities: pd.DataFrame, system: str) -> tuple[gpd.GeoDataFr
     return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84), out.loc[bad, "facility_id"].astype(str).tolist()
 
 
+class _NameFinder:
+    """Finds which of a set of names (2 characters or more) occur in a text, by looking up only the
+    substrings that end in a character some name ends in, with the lengths names ending in it have
+    (a township name is found where its 镇/乡/街道 is): a handful of dictionary look-ups per text
+    instead of one substring search per name."""
+
+    def __init__(self, names):
+        self.names: set[str] = {n for n in names if len(n) >= 2}
+        lengths: dict[str, set[int]] = {}
+        for name in self.names:
+            lengths.setdefault(name[-1], set()).add(len(name))
+        self.lengths = {ch: sorted(ls, reverse=True) for ch, ls in lengths.items()}
+        chars = "".join(sorted(self.lengths))
+        self.ends = re.compile("[" + re.escape(chars) + "]") if chars else None
+
+    def found(self, text: str) -> set[str]:
+        """Every name that occurs in `text`."""
+        hits: set[str] = set()
+        if self.ends is None:
+            return hits
+        for m in self.ends.finditer(text):
+            end = m.end()
+            for size in self.lengths[m.group()]:
+                if size <= end:
+                    sub = text[end - size:end]
+                    if sub in self.names:
+                        hits.add(sub)
+        return hits
+
+
+def _distinct_texts(addresses: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(codes, uniques) of the addresses as text (missing as ""), so each distinct text is matched once."""
+    codes, uniques = pd.factorize(addresses.fillna("").astype(str), use_na_sentinel=False)
+    return codes, [str(u) for u in uniques]
+
+
 def match_address(addresses: pd.Series, units: pd.DataFrame) -> pd.Series:
     """The township code each address names, when it names exactly one township (after using the
-    district name in the address to separate same-named townships, e.g. the many 城关镇)."""
+    district name in the address to separate same-named townships, e.g. the many 城关镇).
+
+    The name taken is the longest township name (2 characters or more) in the address; among names
+    of one length, the one listed first in `units`. Each distinct address is matched once, by
+    dictionary look-ups (see `_NameFinder`): the cost grows with the addresses, not with
+    addresses x townships."""
     names = units[["code", "name", "district_name"]].astype(str)
     by_name: dict[str, list[tuple[str, str]]] = {}
     for code, name, district in names.itertuples(index=False):
         if len(name) >= 2:
             by_name.setdefault(name, []).append((code, district))
-    ordered = sorted(by_name, key=len, reverse=True)
-    result = []
-    for addr in addresses.fillna("").astype(str):
+    rank = {name: i for i, name in enumerate(sorted(by_name, key=len, reverse=True))}  # longest first, then in layer order
+    finder = _NameFinder(by_name)
+    codes, texts = _distinct_texts(addresses)
+    decided: list[str | None] = []
+    for addr in texts:
+        hits = finder.found(addr)
         code = None
-        for name in ordered:
-            if name in addr:
-                cands = by_name[name]
-                if len(cands) > 1:
-                    cands = [c for c in cands if c[1] and c[1] in addr]
-                code = cands[0][0] if len(cands) == 1 else None
-                break
-        result.append(code)
-    return pd.Series(result, index=addresses.index, dtype=object)
+        if hits:
+            cands = by_name[min(hits, key=rank.__getitem__)]
+            if len(cands) > 1:
+                cands = [c for c in cands if c[1] and c[1] in addr]
+            code = cands[0][0] if len(cands) == 1 else None
+        decided.append(code)
+    out = np.array(decided, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+    return pd.Series(out, index=addresses.index, dtype=object)
 
 
 def match_district(addresses: pd.Series, units: pd.DataFrame) -> pd.Series:
+    """The district code each address names, when exactly one district's name (2 characters or
+    more) occurs in it; each distinct address matched once (see `match_address`)."""
     districts = units[["district_code", "district_name"]].drop_duplicates().astype(str)
-    out = []
-    for addr in addresses.fillna("").astype(str):
-        hit = [c for c, n in districts.itertuples(index=False) if len(n) >= 2 and n in addr]
-        out.append(hit[0] if len(hit) == 1 else None)
+    by_name: dict[str, list[str]] = {}
+    for code, name in districts.itertuples(index=False):
+        if len(name) >= 2:
+            by_name.setdefault(name, []).append(code)
+    finder = _NameFinder(by_name)
+    codes, texts = _distinct_texts(addresses)
+    decided: list[str | None] = []
+    for addr in texts:
+        hit = [c for name in finder.found(addr) for c in by_name[name]]
+        decided.append(hit[0] if len(hit) == 1 else None)
+    out = np.array(decided, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
     return pd.Series(out, index=addresses.index, dtype=object)
 
 
@@ -193,28 +245,86 @@ class PointSystemDetection:
     evidence: str             # one Chinese sentence for the page
 
 
+#: Most facilities `detect_point_system` tests (those whose address names a place first): enough to
+#: tell systems 400-700 m apart by the township each point falls in, bounded at any ledger size.
+DETECTION_SAMPLE = 2_000
+#: A sample naming fewer places than this is not used: without addresses only the count of points
+#: inside the layer can decide, and that needs every point (still vectorised, no address work).
+MIN_SAMPLE_HINTS = 200
+
+
 def hints(facilities: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Township and district codes named by each facility's stated township/district or address."""
-    text = facilities.get("stated_township", pd.Series("", index=facilities.index)).fillna("").astype(str)
-    text = text + " " + facilities.get("stated_district", pd.Series("", index=facilities.index)).fillna("").astype(str)
-    text = text + " " + facilities.get("address", pd.Series("", index=facilities.index)).fillna("").astype(str)
+    text = _hint_text(facilities)
     return match_address(text, units), match_district(text, units)
 
 
-def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candidates: list[str] | None = None
-                        ) -> PointSystemDetection:
+def _hint_text(facilities: pd.DataFrame) -> pd.Series:
+    """Stated township, stated district and address of each facility, joined by spaces."""
+    blank = pd.Series("", index=facilities.index)
+    text = facilities.get("stated_township", blank).fillna("").astype(str)
+    text = text + " " + facilities.get("stated_district", blank).fillna("").astype(str)
+    return text + " " + facilities.get("address", blank).fillna("").astype(str)
+
+
+def detection_sample(facilities: pd.DataFrame, size: int = DETECTION_SAMPLE, *, seed: int = 0) -> np.ndarray:
+    """Positions of the facilities `detect_point_system` tests: every row when at most `size` have
+    coordinates; otherwise `size` rows with coordinates, drawn (seeded, so a ledger always gives the
+    same answer) first among those with a stated township/district or address, which are the rows
+    that can confirm a hypothesis, then among the others. Returned in ledger order."""
+    x = pd.to_numeric(facilities["x_raw"], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(facilities["y_raw"], errors="coerce").to_numpy(float)
+    has = np.isfinite(x) & np.isfinite(y)
+    if int(has.sum()) <= size:
+        return np.arange(len(facilities))
+    named = _hint_text(facilities).str.strip().ne("").to_numpy(dtype=bool)
+    rng = np.random.default_rng(seed)
+    first = np.flatnonzero(has & named)
+    if len(first) >= size:
+        return np.sort(rng.choice(first, size=size, replace=False))
+    rest = np.flatnonzero(has & ~named)
+    return np.sort(np.concatenate([first, rng.choice(rest, size=size - len(first), replace=False)]))
+
+
+def _layer_lon(units: gpd.GeoDataFrame) -> float:
+    """Longitude (degrees) of the layer's centre of area: the area-weighted mean of the townships'
+    centroids, which is the centroid of their union when they do not overlap (no union needed)."""
+    geoms = units.to_crs(4326).geometry.to_numpy()
+    area = shapely.area(geoms)
+    lon = shapely.get_x(shapely.centroid(geoms))
+    ok = np.isfinite(lon) & (area > 0)
+    return float(np.average(lon[ok], weights=area[ok])) if ok.any() else float(np.nanmean(lon))
+
+
+def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candidates: list[str] | None = None,
+                        *, sample_size: int = DETECTION_SAMPLE) -> PointSystemDetection:
     """Try each coordinate-system hypothesis and keep the one that best fits the townships.
 
     Score = points in the township their address names x 2 + points in the named district
     + 0.01 x points inside the study area; WGS84 wins ties.
+
+    A ledger with more than `sample_size` rows with coordinates is judged on a seeded sample of that
+    many (see `detection_sample`) when the sample holds at least `MIN_SAMPLE_HINTS` rows whose
+    address names a township or district; the counts in the table and the evidence are then the
+    sample's, and the evidence says so. Without such addresses every row is tested (the points
+    inside the layer are all there is to go by).
     """
+    n_all = int((np.isfinite(pd.to_numeric(facilities["x_raw"], errors="coerce").to_numpy(float))
+                 & np.isfinite(pd.to_numeric(facilities["y_raw"], errors="coerce").to_numpy(float))).sum())
+    rows = detection_sample(facilities, sample_size)
+    sampled = len(rows) < len(facilities)
+    if sampled:
+        unit_hint, district_hint = hints(facilities.iloc[rows], units)
+        if int((unit_hint.notna() | district_hint.notna()).sum()) < MIN_SAMPLE_HINTS:
+            sampled = False  # too few addresses to judge by: every row, as the points inside decide
+        else:
+            facilities = facilities.iloc[rows]
     x = facilities["x_raw"].to_numpy(float)
     y = facilities["y_raw"].to_numpy(float)
     has = np.isfinite(x) & np.isfinite(y)
     if candidates is None:
         if has.any() and np.nanmedian(np.abs(x[has])) > 1000:
-            lon_c = float(units.to_crs(4326).union_all().centroid.x)
-            epsg, _ = infer_projected_crs(x[has], y[has], lon_hint=lon_c)
+            epsg, _ = infer_projected_crs(x[has], y[has], lon_hint=_layer_lon(units))
             candidates = [f"EPSG:{epsg}"]
         else:
             candidates = ["wgs84", "gcj02", "bd09"]
@@ -247,4 +357,6 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     else:
         evidence = (f"设施地址中没有可对照的乡镇名称, 只能按落在研究区内的点数判断: 按 {best.label} 换算有 {best.inside}/{n} 个点"
                     "落在乡镇范围内。此判断较弱, 请确认坐标来源。")
+    if sampled:
+        evidence = f"(从 {n_all} 个有坐标的设施中抽取 {n} 个检验, 优先抽取写明地址的) " + evidence
     return PointSystemDetection(best=str(best.system), table=table, evidence=evidence)
