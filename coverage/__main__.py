@@ -86,16 +86,57 @@ def load_inputs(units_path: Path, facilities_path: Path, classes, *, facility_cr
     return units, facilities, unit_report.as_dict(), fac_report.as_dict(), prep_report
 
 
+def load_store_inputs(target: str, classes, targets: pd.DataFrame, config: CoverageConfig, *, as_of: str | None = None,
+                      targets_given: bool = False):
+    """The dataset read out of a store into the frames the file readers produce, prepared as
+    `load_inputs` prepares them: (units, facilities, unit_report, facility_report, prepare_report,
+    targets, config); the store's targets (unless `targets_given`) and status mapping apply."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from coverage.catalog import CAPACITY_MEASURES, CAPACITY_TARGETS_ENABLED, validate_targets  # noqa: PLC0415
+    from geodata.clean import prepare_facilities  # noqa: PLC0415
+    from store import open_store  # noqa: PLC0415
+
+    opened = open_store(target, create=False)
+    try:
+        inputs = opened.read_inputs(as_of, classes=classes)
+        saved = opened.targets(as_of) if not targets_given and opened.has_targets() else None
+    finally:
+        opened.close()
+    facilities, prep_report = prepare_facilities(inputs.facilities, inputs.units, system=inputs.facility_system)
+    if saved is not None and len(saved):
+        targets = validate_targets(saved.drop(columns="version"), classes)
+        if not CAPACITY_TARGETS_ENABLED:
+            targets = targets[~targets["measure"].isin(CAPACITY_MEASURES)].reset_index(drop=True)
+    if inputs.status_mapping:
+        config = replace(config, status_mapping=tuple(sorted(inputs.status_mapping.items())))
+    return inputs.units, facilities, inputs.unit_report, inputs.facility_report, prep_report, targets, config
+
+
 def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | None = None,
             targets_path: Path = TARGETS_CSV, config: CoverageConfig = CoverageConfig(),
             facility_crs: str = "auto", units_crs: str | None = None,
-            unit_fields: dict[str, str] | None = None, facility_fields: dict[str, str] | None = None) -> dict:
-    """Run the whole computation and write the four outputs; return the quality summary."""
+            unit_fields: dict[str, str] | None = None, facility_fields: dict[str, str] | None = None,
+            store: str | None = None, as_of: str | None = None) -> dict:
+    """Run the whole computation and write the four outputs; return the quality summary. With
+    `store` (a .gpkg path or postgresql:// URL) the layers, targets and mappings come from the store,
+    as of `as_of` (a date or time) when given, instead of the files."""
     classes = load_classes()
     all_targets = load_targets(targets_path, classes)
-    units, facilities, unit_report, fac_report, prep_report = load_inputs(
-        units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
-        unit_fields=unit_fields, facility_fields=facility_fields)
+    if store is not None:
+        units, facilities, unit_report, fac_report, prep_report, all_targets, config = load_store_inputs(
+            store, classes, all_targets, config, as_of=as_of, targets_given=targets_path != TARGETS_CSV)
+    else:
+        units, facilities, unit_report, fac_report, prep_report = load_inputs(
+            units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
+            unit_fields=unit_fields, facility_fields=facility_fields)
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
+
+    # the boundary check runs beside the evaluation and the writing (shapely releases the GIL)
+    checking = ThreadPoolExecutor(max_workers=1)
+    topology = checking.submit(topology_problems, units)
     targets, plan_reason = plan_for_data(all_targets, plan, units["code"])
     assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
     # a city's plan on a province's townships speaks for the city: its districts, its whole-area row
@@ -112,14 +153,16 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
     for col in ("class_match", "duplicate_rule"):
         if col not in assigned.columns:
             assigned[col] = ""
-    assigned[ASSIGNMENT_COLUMNS].to_csv(out / "assignments.csv", index=False, encoding="utf-8-sig")
-    result.coverage.to_csv(out / "coverage.csv", index=False, encoding="utf-8-sig")
-    result.uncovered[["district_code", "unit_code", "unit_name", "indicator", "target_id", "district_name", "unit_kind"]].to_csv(
-        out / "uncovered.csv", index=False, encoding="utf-8-sig")
-    from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
+    from geodata.export import write_csv_utf8_bom  # noqa: PLC0415  (Arrow's writer: big ledgers in a fraction of the time)
 
+    write_csv_utf8_bom(assigned[ASSIGNMENT_COLUMNS], out / "assignments.csv")
+    write_csv_utf8_bom(result.coverage, out / "coverage.csv")
+    write_csv_utf8_bom(result.uncovered[["district_code", "unit_code", "unit_name", "indicator", "target_id", "district_name",
+                                         "unit_kind"]], out / "uncovered.csv")
+    problems = topology.result()
+    checking.shutdown()
     quality = quality_summary(assigned, unit_report, fac_report, prep_report,
-                              topology_summary(topology_problems(units)), config=config,
+                              topology_summary(problems), config=config,
                               excluded_units=result.excluded_units)
     quality["plan"] = targets["plan"].iloc[0]
     quality["plan_choice"] = plan_reason
@@ -342,9 +385,67 @@ def _targets_from_text_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _input_arguments(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--units", type=Path, required=True, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
-    c.add_argument("--facilities", type=Path, required=True, help="设施表: CSV / XLSX, WGS84 经纬度")
+def _store_command(args: argparse.Namespace) -> int:
+    """`store import`: read the files and save them into the store as one change (the acting account
+    must be allowed to, once the store has accounts); `store log`: the latest changes."""
+    import os  # noqa: PLC0415
+
+    from coverage.errors import AuthenticationError, PermissionDenied  # noqa: PLC0415
+    from geodata.workspace import provenance  # noqa: PLC0415
+    from store import VIEWER, open_store  # noqa: PLC0415
+
+    try:
+        opened = open_store(args.store, create=args.store_command == "import")
+        if args.store_command == "log":
+            for change in opened.log(args.limit):
+                print(f"#{change.change_id}\t{change.at_beijing:%Y-%m-%d %H:%M:%S}\t{change.user}\t{change.kind_label}\t{change.summary}")
+            return 0
+        user = args.user
+        if opened.has_users():
+            password = args.password or os.environ.get("MZ_STORE_PASSWORD")
+            if not password:
+                raise AuthenticationError(f"数据库 {opened.location} 已设账户: 请用 --password 或环境变量 MZ_STORE_PASSWORD 提供账户「{user}」的密码。")
+            user = opened.authenticate(user, password)
+            if user.role == VIEWER:
+                raise PermissionDenied(f"账户「{user.name}」的角色是「{VIEWER}」, 不能导入数据。未作任何修改。")
+        system = args.facility_crs.lower() if not args.facility_crs.upper().startswith("EPSG:") else args.facility_crs.upper()
+        units, facilities, unit_report, fac_report, prep_report = load_inputs(
+            args.units, args.facilities, load_classes(), facility_crs=args.facility_crs, units_crs=args.units_crs,
+            unit_fields=parse_field_map(args.unit_field), facility_fields=parse_field_map(args.facility_field))
+        change = opened.import_dataset(units, facilities, user, facility_system=system, unit_report=unit_report,
+                                       facility_report=fac_report, prepare_report=prep_report,
+                                       source_record=provenance(unit_report, fac_report, prep_report))
+    except CoverageError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
+    print(f"{change.summary}。已保存到 {opened.location}(变更 #{change.change_id})。")
+    return 0
+
+
+def _store_arguments(sub) -> None:
+    s = sub.add_parser("store", help="共享数据库(.gpkg 文件或 postgresql:// 地址): 导入数据、查看变更记录")
+    ss = s.add_subparsers(dest="store_command", required=True)
+    i = ss.add_parser("import", help="把乡镇边界和设施表导入数据库(一次保存, 记入变更记录)")
+    i.add_argument("--store", required=True, help="数据库: .gpkg 文件路径或 postgresql://用户:密码@主机/库名")
+    i.add_argument("--units", type=Path, required=True, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
+    i.add_argument("--facilities", type=Path, required=True, help="设施表: CSV / XLSX")
+    i.add_argument("--user", required=True, help="操作人(数据库已设账户时为账户名)")
+    i.add_argument("--password", help="账户密码(也可用环境变量 MZ_STORE_PASSWORD)")
+    i.add_argument("--facility-crs", default="auto", help="设施坐标系: auto|wgs84|cgcs2000|gcj02|bd09|EPSG:n(默认 auto)")
+    i.add_argument("--units-crs", help="边界坐标系(文件缺少或写错 .prj 时), 如 EPSG:4549")
+    i.add_argument("--unit-field", action="append", metavar="FIELD=COLUMN", help="边界字段对应, 可重复")
+    i.add_argument("--facility-field", action="append", metavar="FIELD=COLUMN", help="设施表列对应, 可重复")
+    g = ss.add_parser("log", help="变更记录(最新的在前)")
+    g.add_argument("--store", required=True, help="数据库: .gpkg 文件路径或 postgresql:// 地址")
+    g.add_argument("--limit", type=int, default=50, help="显示条数(默认 50)")
+
+
+def _input_arguments(c: argparse.ArgumentParser, *, store: bool = False) -> None:
+    c.add_argument("--units", type=Path, required=not store, help="乡镇边界: GeoJSON / GeoPackage / 压缩 Shapefile")
+    c.add_argument("--facilities", type=Path, required=not store, help="设施表: CSV / XLSX, WGS84 经纬度")
+    if store:
+        c.add_argument("--store", help="从共享数据库读取数据(代替 --units/--facilities): .gpkg 文件或 postgresql:// 地址")
+        c.add_argument("--as-of", help="与 --store 同用: 按某一时刻的数据计算, 如 2025-06-30(当日 24 时, 北京时间)")
     c.add_argument("--plan", help=f"规划名称或其中一段文字(默认: 按乡镇区划代码选择所在地区的规划, 没有则用 {DEFAULT_PLAN})")
     c.add_argument("--targets", type=Path, default=TARGETS_CSV, help="规划指标表 CSV(默认: data/plan_targets.csv)")
     c.add_argument("--out", type=Path, required=True, help="输出目录")
@@ -363,7 +464,8 @@ def _input_arguments(c: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coverage", description="乡镇(街道)设施覆盖率计算")
     sub = parser.add_subparsers(dest="command", required=True)
-    _input_arguments(sub.add_parser("compute", help="计算覆盖率并输出 CSV/JSON"))
+    _input_arguments(sub.add_parser("compute", help="计算覆盖率并输出 CSV/JSON"), store=True)
+    _store_arguments(sub)
     pl = sub.add_parser("plan", help="最少新增点位: 为未达标覆盖率指标提出最少的乡镇, 并给出计入后的覆盖率")
     _input_arguments(pl)
     pl.add_argument("--rank", default="elderly",
@@ -396,6 +498,14 @@ def main(argv: list[str] | None = None) -> int:
         return _plan_command(args)
     if args.command == "site":
         return _site_command(args)
+    if args.command == "store":
+        return _store_command(args)
+    if args.command == "compute" and (args.store is None) == (args.units is None or args.facilities is None):
+        print("错误: 请给出 --units 与 --facilities(从文件计算), 或只给 --store(从数据库计算)。", file=sys.stderr)
+        return 2
+    if args.command == "compute" and args.as_of and not args.store:
+        print("错误: --as-of 只能与 --store 同用。", file=sys.stderr)
+        return 2
     config = CoverageConfig(counted_statuses=tuple(s for s in args.count_status.split(",") if s),
                             functional_zones_as_districts=not args.exclude_functional_zones,
                             count_other_units=args.count_other_units)
@@ -412,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"已生成 {len(written)} 个文件, 写入 {args.out}")
             return 0
         quality = compute(args.units, args.facilities, args.out, unit_fields=unit_fields, facility_fields=facility_fields,
-                          **common)
+                          store=args.store, as_of=args.as_of, **common)
     except CoverageError as err:
         print(f"错误: {err}", file=sys.stderr)
         return 2

@@ -128,29 +128,39 @@ def _needed(required: float, have: float) -> int:
     return max(0, math.ceil(round(required, 9)) - int(round(have)))
 
 
-def _figure(measure: str, fac: pd.DataFrame, elderly: float | None, elderly_reason: str, target: float | None,
+def _sums(fac: pd.DataFrame) -> dict:
+    """What a capacity figure is made of, for one group of facilities: beds (missing as 0), nursing
+    beds and beds over the facilities that filled both, and how many left them out."""
+    beds = fac["beds"].to_numpy(dtype=float)
+    nursing = fac["nursing_beds"].to_numpy(dtype=float)
+    known = ~np.isnan(nursing) & ~np.isnan(beds)
+    return {"beds": float(np.nansum(beds)) if len(beds) else 0.0,
+            "nursing": float(nursing[known].sum()) if known.any() else np.nan,
+            "base": float(beds[known].sum()), "no_beds": int(np.isnan(beds).sum()),
+            "missing_nursing": int((np.isnan(nursing) & (np.nan_to_num(beds) > 0)).sum())}
+
+
+def _figure(measure: str, sums: dict, elderly: float | None, elderly_reason: str, target: float | None,
             ledger_reason: str) -> dict:
-    """Value, numerator/denominator, needed and met for one area (a district or the whole area)."""
-    beds = float(np.nansum(fac["beds"])) if len(fac) else 0.0
-    known = fac[fac["nursing_beds"].notna() & fac["beds"].notna()]
-    nursing = float(known["nursing_beds"].sum()) if len(known) else np.nan
+    """Value, numerator/denominator, needed and met for one area (a district or the whole area),
+    from its `_sums`."""
+    beds, nursing = sums["beds"], sums["nursing"]
     out = {"value": np.nan, "beds": beds, "nursing_beds": nursing, "elderly_population": elderly if elderly is not None else np.nan,
            "units_total": pd.NA, "units_covered": pd.NA, "rate": np.nan,
            # the target stays on a row without data (it is the plan's figure, not a computed one)
            "target_rate": np.nan if target is None else (target if measure == "nursing_bed_share" else 1.0),
            "target_value": np.nan if target is None else target,
            "units_needed": pd.NA, "met": pd.NA, "no_data_reason": ledger_reason, "data_note": ""}
-    no_beds = int(fac["beds"].isna().sum())
+    no_beds = sums["no_beds"]
     if ledger_reason:
         return out
     if measure == "nursing_bed_share":
-        base = float(known["beds"].sum())
+        base = sums["base"]
         if base <= 0:
             out["no_data_reason"] = NO_BEDS_HERE
             return out
-        missing = int((fac["nursing_beds"].isna() & fac["beds"].fillna(0).gt(0)).sum())
-        if missing:
-            out["data_note"] = f"{missing} 个设施未填护理型床位数, 占比按其余设施计"
+        if sums["missing_nursing"]:
+            out["data_note"] = f"{sums['missing_nursing']} 个设施未填护理型床位数, 占比按其余设施计"
         value = nursing / base
         out.update(value=value, units_total=int(round(base)), units_covered=int(round(nursing)), rate=value)
         if target is not None:
@@ -214,29 +224,36 @@ def capacity_rows(units: pd.DataFrame, assigned: pd.DataFrame, target, meta: dic
     ledger_reason = NO_DATA_MESSAGE if len(scope) == 0 else _ledger_reason(measure, frame, scope)
     fac = counting_bed_facilities(frame, target.facility_class, classes, config)
     elderly = _elderly(units)
-    codes = units["code"].astype(str)
     districts = units.drop_duplicates("district_code")[["district_code", "district_name"]].astype(str)
     districts = districts.sort_values("district_code")
     per_district_target = measure != "beds"
 
-    def elderly_of(mask: pd.Series) -> tuple[float | None, str]:
+    def elderly_of(total: float, missing: int) -> tuple[float | None, str]:
         if elderly is None:
             return None, NO_ELDERLY_COLUMN
-        vals = elderly[mask.to_numpy()]
-        missing = int(vals.isna().sum())
         if missing:
             return None, f"{missing} 个乡镇(街道)缺少老年人口数据, 无法计算每千名老年人床位数"
-        return float(vals.sum()), ""
+        return float(total), ""
 
+    # per district, grouped once (no pass over every unit or facility per district)
+    unit_district = units["district_code"].astype(str).to_numpy()
+    if elderly is not None:
+        pops = pd.DataFrame({"d": unit_district, "v": elderly.to_numpy(dtype=float)})
+        pop_sum = pops.groupby("d")["v"].sum()
+        pop_missing = pops["v"].isna().groupby(pops["d"]).sum()
+    else:
+        pop_sum = pop_missing = pd.Series(dtype=float)
+    by_district = {code: _sums(g) for code, g in fac.groupby("district_code", sort=False)}
+    empty = _sums(fac.iloc[0:0])
     rows = []
     for d in districts.itertuples(index=False):
-        mask = units["district_code"].astype(str).eq(d.district_code)
-        pop, why = elderly_of(mask)
-        fig = _figure(measure, fac[fac["district_code"] == d.district_code], pop, why,
+        pop, why = elderly_of(pop_sum.get(d.district_code, 0.0), int(pop_missing.get(d.district_code, 0)))
+        fig = _figure(measure, by_district.get(d.district_code, empty), pop, why,
                       goal if per_district_target else None, ledger_reason)
         rows.append(_finish(d.district_code, d.district_name, meta, fig, measure))
-    pop, why = elderly_of(pd.Series(True, index=codes.index))
-    fig = _figure(measure, fac, pop, why, goal, ledger_reason)
+    pop, why = elderly_of(float(elderly.sum()) if elderly is not None else 0.0,
+                          int(elderly.isna().sum()) if elderly is not None else 0)
+    fig = _figure(measure, _sums(fac), pop, why, goal, ledger_reason)
     rows.append(_finish(AREA_CODE, AREA_NAME, meta, fig, measure))
     return rows
 
@@ -276,12 +293,15 @@ def capacity_table(units: pd.DataFrame, assigned: pd.DataFrame, classes: ClassCa
         return float(pops.sum()) if len(pops) and pops.notna().all() else np.nan
 
     rows = []
+    by_unit = dict(tuple(fac.groupby("unit_code", sort=False)))  # grouped once: no pass over the ledger per unit
+    by_district = dict(tuple(fac.groupby("district_code", sort=False)))
+    none = fac.iloc[0:0]
     for r in u.itertuples(index=False):
         rows.append({"level": "乡镇(街道)", "district_code": r.district_code, "district_name": r.district_name,
-                     "unit_code": r.code, "unit_name": r.name, **figures(fac[fac["unit_code"] == r.code], r.elderly_population)})
+                     "unit_code": r.code, "unit_name": r.name, **figures(by_unit.get(r.code, none), r.elderly_population)})
     for (code, name), sub in u.groupby(["district_code", "district_name"], sort=True):
         rows.append({"level": "县(市、区)", "district_code": code, "district_name": name, "unit_code": code,
-                     "unit_name": name, **figures(fac[fac["district_code"] == code], total(sub["elderly_population"]))})
+                     "unit_name": name, **figures(by_district.get(code, none), total(sub["elderly_population"]))})
     rows.append({"level": "全市", "district_code": AREA_CODE, "district_name": AREA_NAME, "unit_code": AREA_CODE,
                  "unit_name": AREA_NAME, **figures(fac, total(u["elderly_population"]))})
     return pd.DataFrame(rows, columns=CAPACITY_UNIT_COLUMNS)

@@ -301,7 +301,12 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, report: ReadReport, field_map: dict[str, st
             report.crs_inferred = True
             gdf = gdf.set_crs(epsg)
     report.crs = CRS(gdf.crs).name
-    out = gdf.to_crs(WGS84)
+    if CRS(gdf.crs).to_epsg() == 4490:
+        # CGCS2000 longitude/latitude and WGS84 differ by centimetres (far below a township
+        # boundary's precision): relabel instead of transforming every vertex (memory, time at scale)
+        out = gdf.set_crs(WGS84, allow_override=True)
+    else:
+        out = gdf.to_crs(WGS84)
     b = out.total_bounds
     if not np.all(np.isfinite(b)):
         raise CRSError("坐标转换失败(出现无效坐标), 请检查坐标系设置是否正确。")
