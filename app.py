@@ -16,12 +16,19 @@ pages = [
     st.Page("pages/quality.py", title="数据质量"),
     st.Page("pages/targets.py", title="规划指标"),
     st.Page("pages/report.py", title="报告导出"),
+    st.Page("pages/facilities.py", title="设施编辑"),
+    st.Page("pages/history.py", title="变更记录"),
+    st.Page("pages/accounts.py", title="账号管理"),
 ]
+if not _shared.sign_in():  # the login form (or the department's sign-in) instead of any page
+    st.stop()
 nav = st.navigation(pages)
 _shared.install_ui_translation()
+_shared.data_changed_notice()
 
 with st.sidebar:
     st.markdown("### 民政设施覆盖分析")
+    _shared.account_box()
     names = plans(_shared.targets())
     if st.session_state.get("plan_pending") in names:
         st.session_state["plan"] = st.session_state.pop("plan_pending")

@@ -15,6 +15,11 @@ fewest sites for a share, PuLP/CBC) and writes chosen_sites.csv and summary.json
 proposes the fewest townships that meet each unmet coverage target (coverage.proposals) and writes
 proposed_sites.csv and after_coverage.csv (coverage.csv columns, the proposals counted).
 
+`python -m coverage store import --store STORE --units U --facilities F --user NAME [--password P]` saves
+both files into a shared store (a .gpkg path or a postgresql:// URL, see store/) as one recorded change;
+`store log --store STORE` lists the changes; `compute --store STORE [--as-of DATE] --out DIR` computes
+from the store (as of a date) with the same outputs as from the files.
+
 Exit status 2 with a Chinese message on input a planner can fix.
 """
 from __future__ import annotations
@@ -396,6 +401,10 @@ def _store_command(args: argparse.Namespace) -> int:
 
     try:
         opened = open_store(args.store, create=args.store_command == "import")
+    except CoverageError as err:
+        print(f"错误: {err}", file=sys.stderr)
+        return 2
+    try:
         if args.store_command == "log":
             for change in opened.log(args.limit):
                 print(f"#{change.change_id}\t{change.at_beijing:%Y-%m-%d %H:%M:%S}\t{change.user}\t{change.kind_label}\t{change.summary}")
@@ -418,6 +427,8 @@ def _store_command(args: argparse.Namespace) -> int:
     except CoverageError as err:
         print(f"错误: {err}", file=sys.stderr)
         return 2
+    finally:
+        opened.close()
     print(f"{change.summary}。已保存到 {opened.location}(变更 #{change.change_id})。")
     return 0
 

@@ -90,3 +90,32 @@ class UnsupportedDocumentError(PlanTextError):
 
 class EmptyDocumentError(PlanTextError):
     """The document was read but contains no text."""
+
+
+class StoreError(CoverageError):
+    """The shared store (GeoPackage file or PostgreSQL database, see `store`) cannot be opened or
+    cannot carry out a request: missing file, unreachable server, not a store of this program."""
+
+
+class StoreInputError(StoreError, ValueError):
+    """A store edit with values a planner can fix (empty name, coordinates outside China, unknown class)."""
+
+
+class StoreConflict(StoreError):
+    """An edit made on data that another person changed meanwhile; nothing was saved.
+
+    `change` is the other person's change (`store.Change`: who, when, what) and `key` names the row.
+    """
+
+    def __init__(self, message: str, problems: Iterable[str] = (), *, change=None, key: str = "") -> None:
+        super().__init__(message, problems)
+        self.change = change
+        self.key = key
+
+
+class PermissionDenied(StoreError, PermissionError):
+    """The acting account's role (查看 / 编辑 / 管理) does not allow the change; nothing was saved."""
+
+
+class AuthenticationError(StoreError):
+    """Wrong account name or password (the message does not say which)."""

@@ -575,3 +575,16 @@ def _year(values: pd.Series) -> pd.Series:
     text = values.fillna("").astype(str).map(lambda v: unicodedata.normalize("NFKC", v))
     year = pd.to_numeric(text.str.extract(r"((?:19|20)\d{2})", expand=False), errors="coerce")
     return year.where(year.between(1949, 2100))
+
+
+def apply_class_mapping(facilities: pd.DataFrame, classes: ClassCatalog, class_mapping: dict[str, str]) -> pd.DataFrame:
+    """The ledger with the planner's label mapping applied again (as `read_facilities` applies it):
+    rows whose class was chosen by hand in the app (class_match "edited") keep it; a copy."""
+    if not class_mapping or "class_raw" not in facilities.columns:
+        return facilities
+    out = facilities.copy()
+    cls, how = _match_classes(out["class_raw"].fillna("").astype(str), classes, class_mapping)
+    keep = out["class_match"].eq("edited").to_numpy() if "class_match" in out.columns else np.zeros(len(out), dtype=bool)
+    out["facility_class"] = np.where(keep, out["facility_class"].astype(object), cls.astype(object).to_numpy())
+    out["class_match"] = np.where(keep, "edited", how.astype(object).to_numpy())
+    return out

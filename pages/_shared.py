@@ -1,13 +1,16 @@
 """Cached loaders and small helpers shared by the pages (the only Streamlit glue besides pages)."""
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from coverage.catalog import CLASSES_CSV, TARGETS_CSV, ClassCatalog, StatusVocabulary, load_classes, load_statuses, load_targets, plans
+from coverage.catalog import (
+    CLASSES_CSV, TARGETS_CSV, ClassCatalog, StatusVocabulary, load_classes, load_statuses, load_targets, plans, validate_targets,
+)
 from coverage.config import CoverageConfig
 from coverage.plans import PlanSuggestion, load_plan_areas, suggest_plan
 from coverage.errors import CoverageError
@@ -17,7 +20,7 @@ from geodata import workspace
 from geodata.demo import load_demo
 from geodata.clean import prepare_facilities
 from geodata.topology import topology_problems
-from geodata.io import read_facilities, read_units
+from geodata.io import apply_class_mapping, read_facilities, read_units
 from geodata.population import join_population, read_demand_points
 
 COLUMN_LABELS = {
@@ -53,6 +56,64 @@ def file_key(path: Path) -> tuple[str, float, int]:
     return str(path), stat.st_mtime, stat.st_size
 
 
+def store():
+    """The department's store (`store.open_store`: env MZ_STORE_URL, else <workspace>/store.gpkg),
+    opened once per location and shared by every session. A folder workspace left by an earlier
+    version is moved into a new, empty store once (one change in the history)."""
+    import os  # noqa: PLC0415
+
+    from store import default_store_path  # noqa: PLC0415
+
+    return _store(os.environ.get("MZ_STORE_URL") or str(default_store_path()))
+
+
+@st.cache_resource(show_spinner="正在打开数据库…")
+def _store(target: str):
+    from store import migrate_folder_workspace, open_store  # noqa: PLC0415
+
+    handle = open_store(target)
+    folder = workspace.workspace_dir()
+    if handle.current_version() == 0 and not handle.has_users() and (folder / workspace.UNITS_FILE).exists():
+        try:
+            migrate_folder_workspace(folder, handle, "系统迁移")
+        except CoverageError:
+            pass  # the folder stays as it is; the store starts empty
+    return handle
+
+
+def user_name() -> str:
+    """Who acts in this session: the signed-in account, or 本机 while the store has no accounts."""
+    return str(st.session_state.get("user_name") or "本机")
+
+
+def user_role() -> str:
+    """查看, 编辑 or 管理 (管理 while the store has no accounts: the first-run set-up)."""
+    return str(st.session_state.get("user_role") or "管理")
+
+
+def can_edit() -> bool:
+    return user_role() in ("编辑", "管理")
+
+
+def ws():
+    """This session's workspace on the store (`store.workspace.StoreWorkspace`)."""
+    from store.workspace import StoreWorkspace  # noqa: PLC0415
+
+    return StoreWorkspace(store(), user_name())
+
+
+def refused(err: CoverageError) -> None:
+    """A save the store refused, in Chinese: a conflict names the other planner's change."""
+    from coverage.errors import PermissionDenied, StoreConflict  # noqa: PLC0415
+
+    if isinstance(err, StoreConflict):
+        st.error("保存失败: 数据已被他人修改, 您的修改未保存。" + esc(err) + " 请刷新页面查看最新数据后再修改。")
+    elif isinstance(err, PermissionDenied):
+        st.error("没有权限: " + esc(err))
+    else:
+        st.error("保存失败: " + esc(err))
+
+
 @st.cache_resource
 def class_catalog() -> ClassCatalog:
     return load_classes(CLASSES_CSV)
@@ -71,63 +132,77 @@ def _read_dataset(units_key: tuple, facilities_key: tuple, system: str = "auto",
     (`geodata.population.join_population`); its report is the unit report's "population" entry,
     and a table that no longer fits the layer leaves the layer's own figures with "population_error"."""
     classes = class_catalog()
+    if units_key[0] == "store":  # the department's data: ("store", location, dataset version)
+        units, facilities, unit_report, fac_report = store().prepared_dataset(classes=classes)
+        facilities = apply_class_mapping(facilities, classes, dict(mapping))
+        unit_report = dict(unit_report)
+        units, unit_report = _with_population(units, unit_report, population)
+        return units, facilities, unit_report, fac_report
     units, unit_report = read_units(Path(units_key[0]))
     unit_report = unit_report.as_dict()
-    if population:
-        path_key, filename, sheet, fields = population
-        try:
-            units, pop_report = join_population(units, Path(path_key[0]), filename, sheet=sheet or None, field_map=dict(fields))
-            unit_report["population"] = pop_report.as_dict()
-        except CoverageError as err:
-            unit_report["population_error"] = f"人口表「{filename}」无法使用: {err}"
+    units, unit_report = _with_population(units, unit_report, population)
     facilities, fac_report = read_facilities(Path(facilities_key[0]), None, classes, system=system, class_mapping=dict(mapping))
     facilities, prep = prepare_facilities(facilities, units, system=system)
     return units, facilities, unit_report, fac_report.as_dict() | {"prepare": prep}
 
 
+def _with_population(units, unit_report: dict, population: tuple):
+    """The saved 乡镇人口表 joined to the layer (see `_read_dataset`)."""
+    if population:
+        _, filename, sheet, fields = population
+        raw = ws().population_file("population")
+        try:
+            if raw is None:
+                raise CoverageError("人口表已被移除")
+            units, pop_report = join_population(units, raw[0], filename, sheet=sheet or None, field_map=dict(fields))
+            unit_report["population"] = pop_report.as_dict()
+        except CoverageError as err:
+            unit_report["population_error"] = f"人口表「{filename}」无法使用: {err}"
+    return units, unit_report
+
+
 def _population_key() -> tuple:
     """The saved 乡镇人口表 as a cache key: (file key, original name, sheet, field choices), or ()."""
-    found = workspace.population_file("population")
+    found = ws().population_file("population")
     if found is None:
         return ()
-    path, record = found
-    return (file_key(path), str(record.get("filename", path.name)), str(record.get("sheet") or ""),
+    raw, record = found
+    return (hashlib.sha256(raw).hexdigest(), str(record.get("filename", "人口表")), str(record.get("sheet") or ""),
             tuple(sorted((record.get("field_map") or {}).items())))
 
 
 def _dataset_key() -> tuple:
     """Arguments of `_read_dataset` for the active data (saved workspace data is stored in WGS84)."""
-    mapping = tuple(sorted(workspace.class_mapping().items()))
+    mapping = tuple(sorted(ws().class_mapping().items()))
     if not is_demo():
-        u, f = workspace.dataset_paths()
-        return (file_key(u), file_key(f), "wgs84", mapping, _population_key())
+        return (("store", store().location), ("store", store().dataset_version()), "wgs84", mapping, _population_key())
     u, f = load_demo()
     return (file_key(u), file_key(f), "auto", mapping, _population_key())
 
 
 @st.cache_data(show_spinner="正在读取村(社区)人口点…", max_entries=2)
-def _demand_points(path_key: tuple, filename: str, system: str, fields: tuple):
-    return read_demand_points(Path(path_key[0]), filename, system=system, field_map=dict(fields))
+def _demand_points(digest: str, _raw: bytes, filename: str, system: str, fields: tuple):  # noqa: ARG001 (digest keys it)
+    return read_demand_points(_raw, filename, system=system, field_map=dict(fields))
 
 
 def demand_points():
     """(points GeoDataFrame, report dict) of the saved village/community points, or (None, None);
     a saved file that cannot be read any more gives (None, {"error": message})."""
-    found = workspace.population_file("demand_points")
+    found = ws().population_file("demand_points")
     if found is None:
         return None, None
-    path, record = found
+    raw, record = found
+    name = str(record.get("filename", "人口点"))
     try:
-        points, report = _demand_points(file_key(path), str(record.get("filename", path.name)),
-                                        str(record.get("system") or "wgs84"),
+        points, report = _demand_points(hashlib.sha256(raw).hexdigest(), raw, name, str(record.get("system") or "wgs84"),
                                         tuple(sorted((record.get("field_map") or {}).items())))
     except CoverageError as err:
-        return None, {"error": f"村(社区)人口点「{record.get('filename', path.name)}」无法使用: {err}"}
+        return None, {"error": f"村(社区)人口点「{name}」无法使用: {err}"}
     return points, report.as_dict()
 
 
 def active_source() -> dict:
-    return workspace.state()
+    return ws().state()
 
 
 def is_demo() -> bool:
@@ -281,22 +356,37 @@ def _targets(path_key: tuple) -> pd.DataFrame:
     return load_targets(Path(path_key[0]), class_catalog())
 
 
+@st.cache_data(max_entries=4)
+def _store_targets(location: str, version: int) -> pd.DataFrame:  # noqa: ARG001 (the key)
+    return validate_targets(store().targets().drop(columns="version"), class_catalog())
+
+
 def targets() -> pd.DataFrame:
-    """The plan-target table: the planner's saved edits when present, else the built-in one."""
-    saved = workspace.targets_path()
-    if saved is not None:
+    """The plan-target table: the department's saved table when there is one, else the built-in one."""
+    if store().has_targets():
         try:
-            return _targets(file_key(saved))
+            return _store_targets(store().location, store().current_version())
         except CoverageError as err:
             st.error(f"已保存的规划指标表有误, 暂用内置指标表: {esc(err)}")
     return _targets(file_key(TARGETS_CSV))
+
+
+def target_rows() -> pd.DataFrame:
+    """The saved target rows as text with their `version` (what an edit is based on); the built-in
+    table (version 0) before the first save."""
+    from store import builtin_targets  # noqa: PLC0415
+
+    if store().has_targets():
+        return store().targets()
+    rows = builtin_targets()
+    return rows if "version" in rows.columns else rows.assign(version=0)
 
 
 def config() -> CoverageConfig:
     statuses = tuple(st.session_state.get("counted_statuses") or ("运营",))
     zones = bool(st.session_state.get("functional_zones", True))
     others = bool(st.session_state.get("count_other_units", False))
-    mapping = tuple(sorted(workspace.status_mapping().items()))
+    mapping = tuple(sorted(ws().status_mapping().items()))
     return CoverageConfig(counted_statuses=statuses, functional_zones_as_districts=zones, count_other_units=others,
                           status_mapping=mapping)
 
@@ -304,7 +394,7 @@ def config() -> CoverageConfig:
 def plan_suggestion() -> PlanSuggestion:
     """The plan whose area matches the active townships' codes (else 通用), with the reason."""
     units = dataset()[0]
-    return suggest_plan(units["code"], plans(targets()), load_plan_areas(), workspace.plan_areas())
+    return suggest_plan(units["code"], plans(targets()), load_plan_areas(), ws().plan_areas())
 
 
 def current_plan() -> str:
@@ -313,7 +403,7 @@ def current_plan() -> str:
     names = plans(targets())
     plan = st.session_state.get("plan")
     if plan not in names:
-        plan = workspace.chosen_plan(active_source()["source"])
+        plan = ws().chosen_plan(active_source()["source"])
     if plan not in names:
         plan = plan_suggestion().plan
     if plan not in names:
@@ -324,7 +414,7 @@ def current_plan() -> str:
 def remember_plan(plan: str) -> None:
     """Save the chosen plan with the workspace, so the next browser session opens with it."""
     try:
-        workspace.save_chosen_plan(active_source()["source"], plan)
+        ws().save_chosen_plan(active_source()["source"], plan)
     except OSError as err:
         st.warning(f"规划选择未能保存(工作区不可写): {esc(err)}")
 
@@ -339,7 +429,7 @@ def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) 
     units, facilities, _, _ = _read_dataset(*data_key)
     assigned, result = evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
     if len(targets_frame):  # a city's plan on a province's townships speaks for the city (coverage.hierarchy)
-        result = result_for_area(result, plan_area_code(str(targets_frame["plan"].iloc[0]), workspace.plan_areas()))
+        result = result_for_area(result, plan_area_code(str(targets_frame["plan"].iloc[0]), ws().plan_areas()))
     return assigned, result
 
 
@@ -385,8 +475,8 @@ def _access(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, f
 def access(facility_class: str, radius_km: float, plan: str | None = None):
     """(`coverage.access.AccessResult`, service areas) of a class within `radius_km` for the active
     data (village/community points when saved), cached per data, plan, settings, class and radius."""
-    found = workspace.population_file("demand_points")
-    points_key = (file_key(found[0]), tuple(sorted(map(str, found[1].items())))) if found else ()
+    found = ws().population_file("demand_points")
+    points_key = (hashlib.sha256(found[0]).hexdigest(), tuple(sorted(map(str, found[1].items())))) if found else ()
     return _access(_active_key(), plan_targets(plan), config(), facility_class, float(radius_km), points_key)
 
 
@@ -445,3 +535,110 @@ def topology():
     except CoverageError:
         u, f = load_demo()
         return _topology((file_key(u), file_key(f), "auto", key[3], key[4]))
+
+
+# ------------------------------------------------------------------ accounts
+
+def _oidc_configured() -> bool:
+    """Department mode: an OIDC provider in .streamlit/secrets.toml ([auth] section) → st.login."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def sign_in() -> bool:
+    """Who is using the app, before any page runs. True when the page may be drawn.
+
+    - Department mode (OIDC in secrets): 单位账号登录 through `st.login`; the account's role comes
+      from the store (an e-mail without an account is 查看).
+    - Local accounts (the default): while the store has no account the app is open (a notice in the
+      sidebar offers the first-run set-up of a 管理 account); once it has one, everyone signs in.
+    The role is read from the store on every run, so a changed role applies at once."""
+    department = store()
+    if _oidc_configured():
+        if not st.user.is_logged_in:
+            st.title("民政设施覆盖分析")
+            st.button("使用单位账号登录", type="primary", on_click=st.login)
+            return False
+        name = str(st.user.get("email") or st.user.get("name") or "")
+        roles = {u.name: u.role for u in department.users()}
+        st.session_state["user_name"], st.session_state["user_role"] = name, roles.get(name, "查看")
+        return True
+    if not department.has_users():
+        st.session_state.pop("user_name", None)
+        st.session_state.pop("user_role", None)
+        return True
+    name = st.session_state.get("user_name")
+    roles = {u.name: u.role for u in department.users()}
+    if name in roles:
+        st.session_state["user_role"] = roles[name]
+        return True
+    st.session_state.pop("user_name", None)
+    _login_form(department)
+    return False
+
+
+def _login_form(department) -> None:
+    st.title("民政设施覆盖分析")
+    st.caption("请用本单位分配的账号登录。忘记密码请联系管理员。")
+    with st.form("login"):
+        name = st.text_input("账号")
+        password = st.text_input("密码", type="password")
+        if st.form_submit_button("登录", type="primary"):
+            try:
+                account = department.authenticate(name.strip(), password)
+            except CoverageError as err:
+                st.error(esc(err))
+            else:
+                st.session_state["user_name"], st.session_state["user_role"] = account.name, account.role
+                st.rerun()
+
+
+def first_admin_form() -> None:
+    """Sidebar: the first-run set-up of a 管理 account (shown while the store has no account)."""
+    with st.expander("⚠️ 尚未设置账号: 任何人都可修改数据"):
+        st.caption("创建第一个「管理」账号后, 所有人须登录; 管理员可在「账号管理」中为同事开设 查看/编辑 账号。")
+        with st.form("first_admin"):
+            name = st.text_input("管理员账号")
+            password = st.text_input("密码(至少 8 位)", type="password")
+            again = st.text_input("再次输入密码", type="password")
+            if st.form_submit_button("创建管理员账号"):
+                if password != again:
+                    st.error("两次输入的密码不一致。")
+                else:
+                    try:
+                        store().create_user(name.strip(), password, "管理")
+                    except CoverageError as err:
+                        st.error(esc(err))
+                    else:
+                        st.session_state["user_name"], st.session_state["user_role"] = name.strip(), "管理"
+                        st.rerun()
+
+
+def account_box() -> None:
+    """Sidebar: who is signed in, the role, sign out; the set-up form while there is no account."""
+    if not store().has_users() and not _oidc_configured():
+        first_admin_form()
+        return
+    st.caption(f"当前用户: {esc(user_name())}({esc(user_role())})")
+    if _oidc_configured():
+        st.button("退出登录", on_click=st.logout)
+    elif st.button("退出登录"):
+        st.session_state.pop("user_name", None)
+        st.session_state.pop("user_role", None)
+        st.rerun()
+
+
+def data_changed_notice() -> None:
+    """Tell the planner when someone else changed the department's data since this session last
+    looked (the pages then show the new data)."""
+    seen = st.session_state.get("seen_version")
+    now = store().current_version()
+    if seen is not None and now > seen:
+        # someone else's change to the data (a remembered plan choice is not news)
+        others = [c for c in store().changed_since(seen) if c.user != user_name() and c.kind != "settings_saved"]
+        if others:
+            st.toast(f"部门数据已更新: {others[-1].describe()}" + (f" 等 {len(others)} 项" if len(others) > 1 else ""),
+                     icon=":material/sync:")
+    st.session_state["seen_version"] = now

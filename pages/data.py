@@ -89,6 +89,9 @@ def field_mapping_form(digest: str, title: str, synonyms: dict, columns: list[st
             st.rerun()
 
 
+if not _shared.can_edit():
+    st.info("您的账号为「查看」权限: 可以查看数据, 不能上传或替换。")
+    st.stop()
 st.subheader("上传本地数据")
 st.caption("乡镇边界: GeoJSON、GeoPackage、压缩的 Shapefile(.zip)、KML/KMZ; 设施表: CSV 或 Excel(.xlsx/.xls), 坐标可为 WGS84、高德、百度或投影坐标。"
            "只上传其中一个时, 另一个沿用当前数据。")
@@ -130,7 +133,7 @@ if up_fac is not None:
     fields = chosen_fields(digest)
     fac_required = ("name", "facility_class")
     try:
-        mapping = tuple(sorted(workspace.class_mapping().items()))
+        mapping = tuple(sorted(_shared.ws().class_mapping().items()))
         new_fac, rep = parse_facilities(digest, raw, up_fac.name, system, mapping, tuple(sorted(fields.items())))
         new_fac, prep = prepare_facilities(new_fac, new_units if new_units is not None else units, system=system)
         new_fac_report, new_prep = rep, prep
@@ -164,25 +167,33 @@ if up_fac is not None:
 if st.button("保存为工作区并使用", type="primary", disabled=new_units is None and new_fac is None):
     record = workspace.provenance(new_unit_report or unit_report, new_fac_report or fac_report,
                                   new_prep if new_fac_report else fac_report.get("prepare", {}))
-    workspace.save_dataset(new_units if new_units is not None else units, new_fac if new_fac is not None else facilities,
-                           units_file=up_units.name if up_units else unit_report.get("filename", "演示数据"),
-                           facilities_file=up_fac.name if up_fac else fac_report.get("filename", "演示数据"),
-                           source_record=record)
-    st.session_state.pop("plan", None)  # the new data may belong to another area: suggest its plan again
-    st.success("已保存, 下次启动时自动载入。")
+    prepare = new_prep if new_fac_report else fac_report.get("prepare", {})
+    try:
+        _shared.ws().save_dataset(
+            new_units if new_units is not None else units, new_fac if new_fac is not None else facilities,
+            units_file=up_units.name if up_units else unit_report.get("filename", "演示数据"),
+            facilities_file=up_fac.name if up_fac else fac_report.get("filename", "演示数据"), source_record=record,
+            # the ledger's lon/lat are WGS84 once prepared: read back as such
+            facility_system="wgs84", unit_report=new_unit_report or unit_report,
+            facility_report=new_fac_report or {k: v for k, v in fac_report.items() if k != "prepare"}, prepare_report=prepare)
+    except CoverageError as err:
+        _shared.refused(err)
+    else:
+        st.session_state.pop("plan", None)  # the new data may belong to another area: suggest its plan again
+        st.success("已保存到部门数据库, 所有用户下次打开时看到的都是这份数据。")
+        st.rerun()
+if source["source"] != "demo" and st.button("切换回演示数据(已保存的数据保留)"):
+    _shared.ws().set_source("demo")
     st.rerun()
-if source["source"] != "demo" and st.button("切换回演示数据(已保存的工作区保留)"):
-    workspace.set_source("demo")
-    st.rerun()
-if source["source"] == "demo" and workspace.state().get("units_file") and st.button("使用已保存的工作区"):
-    workspace.set_source("workspace")
+if source["source"] == "demo" and _shared.store().dataset_version() > 0 and st.button("使用已保存的数据"):
+    _shared.ws().set_source("workspace")
     st.rerun()
 
 st.divider()
 st.subheader("人口数据(可选)")
 st.caption("用于每千名老年人床位数、服务半径内老年人口占比等指标。乡镇人口表按乡镇代码(9 位或 12 位统计用区划代码)与边界对应; "
            "村(社区)人口点为更细的需求点(经纬度 + 人口)。CSV 或 Excel 均可, 表头上方的标题行会自动跳过。")
-pop_saved = workspace.population_file("population")
+pop_saved = _shared.ws().population_file("population")
 pop_report = unit_report.get("population")
 if unit_report.get("population_error"):
     st.error(_shared.esc(unit_report["population_error"]) + "。请重新上传人口表, 或移除它。")
@@ -238,7 +249,7 @@ with p1:
                                ("code",), expanded=bool(rep["fields_ambiguous"]))
             if st.button("保存人口表并使用", disabled=rep["matched"] == 0,
                          help=None if rep["matched"] else "没有一行对应到当前边界的乡镇, 请检查乡镇代码"):
-                workspace.save_population_file("population", raw, up_pop.name, field_map=fields)
+                _shared.ws().save_population_file("population", raw, up_pop.name, field_map=fields)
                 st.success("已保存人口表。")
                 st.rerun()
         except FieldMappingError as err:
@@ -249,10 +260,10 @@ with p1:
         except CoverageError as err:
             st.error(f"人口表无法使用: {_shared.esc(err)}")
     if pop_saved is not None and st.button("不再使用已保存的人口表"):
-        workspace.remove_population_file("population")
+        _shared.ws().remove_population_file("population")
         st.rerun()
 with p2:
-    points_saved = workspace.population_file("demand_points")
+    points_saved = _shared.ws().population_file("demand_points")
     points, points_report = _shared.demand_points()
     if points_report and points_report.get("error"):
         st.error(_shared.esc(points_report["error"]))
@@ -278,7 +289,7 @@ with p2:
             field_mapping_form(digest, "字段对应(人口点)", DEMAND_FIELDS, rep["columns_available"], rep["columns_used"],
                                ("lon", "lat"), expanded=bool(rep["fields_ambiguous"]))
             if st.button("保存人口点并使用", disabled=placed == 0):
-                workspace.save_population_file("demand_points", raw, up_points.name, field_map=fields, system=point_system)
+                _shared.ws().save_population_file("demand_points", raw, up_points.name, field_map=fields, system=point_system)
                 st.success("已保存人口点。")
                 st.rerun()
         except FieldMappingError as err:
@@ -289,5 +300,5 @@ with p2:
         except CoverageError as err:
             st.error(f"人口点表无法使用: {_shared.esc(err)}")
     if points_saved is not None and st.button("不再使用已保存的人口点"):
-        workspace.remove_population_file("demand_points")
+        _shared.ws().remove_population_file("demand_points")
         st.rerun()

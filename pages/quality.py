@@ -5,10 +5,10 @@ from streamlit_folium import st_folium
 
 from coverage.assign import ASSIGNMENT_STATUSES, DUPLICATE_RULES
 from coverage.quality import status_summary
-from geodata import workspace
 from geodata.io import NOT_COUNTED, format_label
 from geodata.export import cleaned_facilities, geopackage_bytes
 from geodata.webmap import problems_map
+from coverage.errors import CoverageError
 from pages import _shared
 
 _shared.page_header("数据质量")
@@ -92,7 +92,7 @@ elif choice in ("边界缝隙", "边界重叠"):
 unknown = fac_report.get("unknown_classes", {})
 options = ["(不计入)"] + list(classes.names.values())
 by_name = {v: k for k, v in classes.names.items()}
-if unknown or contained:
+if (unknown or contained) and _shared.can_edit():  # 查看 accounts see the lists below, not the forms
     st.subheader("设施类型的对应")
     st.caption("对应关系保存在工作区, 以后上传的设施表也会沿用。选「(不计入)」表示确认该类型不计入任何指标。")
     with st.form("class_mapping"):
@@ -111,10 +111,14 @@ if unknown or contained:
         if st.form_submit_button("保存对应关系"):
             chosen = {label: by_name.get(p, NOT_COUNTED) for label, p in picks.items() if p != "(暂不处理)"}
             if chosen:
-                workspace.save_class_mapping(chosen)
-                st.rerun()
+                try:
+                    _shared.ws().save_class_mapping(chosen)
+                except CoverageError as err:
+                    _shared.refused(err)
+                else:
+                    st.rerun()
 
-if statuses["unknown"]:
+if statuses["unknown"] and _shared.can_edit():
     st.subheader("把无法识别的状态对应到 运营/在建/规划/停用")
     st.caption("状态词表见 data/operating_statuses.csv(运营中、正常运营、已运营等已识别)。这里的对应保存在工作区。")
     vocab = _shared.status_vocabulary()
@@ -124,8 +128,12 @@ if statuses["unknown"]:
         if st.form_submit_button("保存状态对应"):
             chosen = {v: p for v, p in spicks.items() if p in vocab.statuses}
             if chosen:
-                workspace.save_status_mapping(chosen)
-                st.rerun()
+                try:
+                    _shared.ws().save_status_mapping(chosen)
+                except CoverageError as err:
+                    _shared.refused(err)
+                else:
+                    st.rerun()
 
 with st.expander("设施类型如何归类(台账中的每种写法)"):
     how = {"exact": "与类别表写法一致", "contains": "包含类别名(待确认)", "mapped": "按你的对应", "mapped_none": "按你的对应: 不计入",

@@ -12,7 +12,6 @@ import streamlit as st
 from coverage.errors import CoverageError
 from coverage.proposals import RANKS
 from coverage.scenarios import ScenarioError, apply_scenario, make_scenario, state_from_result
-from geodata import workspace
 from coverage.quality import quality_summary
 from geodata.topology import topology_summary
 from pages import _shared
@@ -45,7 +44,7 @@ baseline_year = c5.number_input("评估基期", min_value=2000, max_value=2100, 
 org = st.text_input("编制单位(印在封面和首张幻灯片)", max_chars=60, placeholder="如: 十堰市民政局",
                     **_shared.remembered("pack_org", ""))
 try:
-    scenarios = workspace.load_scenarios()
+    scenarios = _shared.ws().load_scenarios()
 except ScenarioError as err:
     st.warning(f"规划方案文件无法读取, 报告不含方案对比: {_shared.esc(err)}")
     scenarios = {}

@@ -1,4 +1,4 @@
-"""规划方案: named lists of planned sites saved with the workspace (map click, uncovered townships,
+"""规划方案: named lists of planned sites saved in the department's store (map click, uncovered townships,
 imported list, table edits); the fewest new sites per target as a starting scenario; coverage
 before/after on every indicator and district, recomputed incrementally (coverage.scenarios)."""
 import time
@@ -14,7 +14,6 @@ from coverage.scenarios import (
     COMPARISON_HEADERS, PLANNED, SITE_COLUMNS, ScenarioError, apply_scenario, comparison_table, make_scenario,
     proposal_to_scenario, state_from_result, statuses_with_sites,
 )
-from geodata import workspace
 from geodata.clean import prepare_facilities
 from geodata.io import read_facilities
 from geodata.webmap import catalog_colors, coverage_map
@@ -30,7 +29,9 @@ assigned, res = _shared.result(plan)
 classes, cfg = _shared.class_catalog(), _shared.config()
 _shared.page_header("规划方案")
 try:
-    saved = workspace.load_scenarios()
+    saved = _shared.ws().load_scenarios()
+    # the scenarios as this session first saw them: a save is checked against these versions
+    loaded_versions = st.session_state.setdefault("scn_versions", _shared.ws().scenario_versions())
 except ScenarioError as err:
     st.error(_shared.esc(err))
     st.stop()
@@ -41,10 +42,12 @@ if flash := st.session_state.pop("scn_flash", None):
 def store(scenarios: dict, *, select: str | None = None, message: str | None = None) -> None:
     """Save every scenario (atomic write), then rerun with `select` chosen."""
     try:
-        workspace.save_scenarios(scenarios)
-    except OSError as err:
-        st.error(f"方案未能保存(工作区不可写): {_shared.esc(err)}")
+        _shared.ws().save_scenarios(scenarios, based_on=st.session_state.get("scn_versions") or {})
+    except CoverageError as err:
+        _shared.refused(err)
+        st.session_state.pop("scn_versions", None)  # the next run starts from the department's current scenarios
         return
+    st.session_state["scn_versions"] = _shared.ws().scenario_versions()
     st.session_state["scn_pending"] = select
     st.session_state["scn_flash"] = message
     st.rerun()
@@ -72,14 +75,15 @@ if pending in names:
     st.session_state["scn_current"] = st.session_state["_keep_scn_current"] = pending
 c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
 current = c1.selectbox("当前方案", names, placeholder="还没有方案, 请先新建", **_shared.remembered("scn_current", names[0] if names else None, names))
-new_name = c2.text_input("新方案名称", key="scn_new_name", placeholder="如: 2025年补短板方案")
-if c3.button("新建方案", width="stretch"):
+EDITOR = _shared.can_edit()  # 查看 accounts see the scenarios and their effect, no control that changes them
+new_name = c2.text_input("新方案名称", key="scn_new_name", placeholder="如: 2025年补短板方案") if EDITOR else ""
+if EDITOR and c3.button("新建方案", width="stretch"):
     name = (new_name or "").strip()
     if not name or len(name) > 60 or name in saved:
         st.error("方案名称不能为空、不超过60字, 且不能与已有方案重名。")
     else:
         store(saved | {name: pd.DataFrame(columns=SITE_COLUMNS)}, select=name, message=f"已新建方案「{name}」。")
-if current:
+if current and EDITOR:
     with st.expander("重命名或删除当前方案"):
         r1, r2, r3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         renamed = r1.text_input("新名称", key="scn_rename")
@@ -127,7 +131,9 @@ with left:
 with right:
     st.subheader("在地图上添加")
     clicked = (event or {}).get("last_clicked") or {}
-    if not current:
+    if not EDITOR:
+        st.caption("您的账号为「查看」权限: 不能添加或修改点位。")
+    elif not current:
         st.caption("先新建或选择一个方案。")
     elif not clicked:
         st.caption("点击地图上的位置, 再在此选类别、填名称后添加(◇ 为规划点位)。")
@@ -160,7 +166,9 @@ with tab_cmp:
                                percent_columns=(HEADERS["rate_before"], HEADERS["rate_after"]), key="scn_download")
 
 with tab_sites:
-    if not current:
+    if not EDITOR:
+        st.caption("您的账号为「查看」权限: 不能添加或修改点位。")
+    elif not current:
         st.caption("先新建或选择一个方案。")
     else:
         st.markdown("**从未覆盖乡镇添加**(点位放在乡镇的代表点, 计入该乡镇)")
@@ -185,7 +193,7 @@ with tab_sites:
         if upload is not None and st.button("导入到当前方案"):
             try:
                 read, _ = read_facilities(upload.getvalue(), upload.name, classes, system="auto",
-                                          class_mapping=workspace.class_mapping())
+                                          class_mapping=_shared.ws().class_mapping())
                 read, prep = prepare_facilities(read, units, system="auto")
             except CoverageError as err:
                 st.error(f"清单无法导入: {_shared.esc(err)}")
@@ -245,8 +253,8 @@ with tab_fewest:
     if counting.any():
         st.caption(f"数量、床位类指标{NOT_SITED}: " + "、".join(_shared.esc(t) for t in notes.loc[counting, "target_id"]))
     addressed = list(dict.fromkeys(p["indicator"]))
-    which = st.selectbox("转为方案的指标", ["全部指标"] + addressed, key="scn_fewest_target")
-    if st.button("生成为新方案", disabled=p.empty):
+    which = st.selectbox("转为方案的指标", ["全部指标"] + addressed, key="scn_fewest_target") if EDITOR else None
+    if EDITOR and st.button("生成为新方案", disabled=p.empty):
         part = p if which == "全部指标" else p[p["indicator"] == which]
         name = unique_name(f"最少新增点位·{rank_label}" + ("" if which == "全部指标" else f"·{part['target_id'].iloc[0]}"))
         scenario = proposal_to_scenario(part, name=name)

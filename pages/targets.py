@@ -1,6 +1,6 @@
 """规划指标: pick a plan, edit or add its targets, or propose a new plan from the plan's own text
 (pasted or uploaded; the proposals are reviewed here, `plantext.review` does the work); save them
-in the workspace."""
+in the department's store."""
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +9,6 @@ from coverage.catalog import (
 )
 from coverage.errors import CoverageError
 from coverage.plans import area_code_of
-from geodata import workspace
 from pages import _shared
 from plantext import propose_targets, read_plan_text, review
 
@@ -23,19 +22,22 @@ TEXT_MODE = "从规划文本提取"
 SAVED_FLAG = "_targets_from_text_saved"
 
 
-def save_catalogue(plan: str, new: pd.DataFrame, *, new_plan: bool) -> bool:
-    """Replace `plan`'s rows by `new` (text cells), validate the whole catalogue, save it, make the
-    plan the current one; False (with the message shown) when the catalogue refuses it."""
-    combined = pd.concat([targets_as_text(all_targets[all_targets["plan"] != plan]), new[all_targets.columns]],
-                         ignore_index=True)
+def save_catalogue(plan: str, new: pd.DataFrame, *, new_plan: bool, based_on: pd.DataFrame | None = None) -> bool:
+    """Save `plan`'s rows as `new` in the department's store (a new plan with its area code, or the
+    edit of the rows `based_on` as they were loaded, with their versions), make the plan the current
+    one; False with the message shown when the store refuses it (invalid rows, someone else changed
+    a row meanwhile, no permission)."""
+    rows = targets_as_text(new[all_targets.columns])
     try:
-        checked = validate_targets(combined, classes)
+        if new_plan:
+            _shared.store().create_plan(plan, _shared.user_name(), area_code=area_code_of(_shared.dataset()[0]["code"]),
+                                        targets=rows)
+        else:
+            _shared.store().edit_targets(rows, _shared.user_name(), based_on=based_on)
     except CoverageError as err:
-        st.error(_shared.esc(err))
+        _shared.refused(err)
         return False
-    workspace.save_targets(checked)
-    if new_plan:
-        workspace.save_plan_area(plan, area_code_of(_shared.dataset()[0]["code"]))
+    st.session_state.pop(f"targets_base_{plan}", None)  # the next edit starts from the saved rows
     _shared.remember_plan(plan)
     st.session_state["plan_pending"] = plan  # the sidebar selectbox takes it on the rerun
     return True
@@ -43,9 +45,21 @@ def save_catalogue(plan: str, new: pd.DataFrame, *, new_plan: bool) -> bool:
 
 def edit_targets(mode: str) -> None:
     """编辑现有规划 / 新建规划: the catalogue rows of a plan in an editor."""
+    based_on = None
     if mode == "编辑现有规划":
         plan = st.selectbox("规划", plans(all_targets), index=plans(all_targets).index(_shared.current_plan()))
-        rows = all_targets[all_targets["plan"] == plan]
+        # the rows as this planner first saw them (with versions): a save is checked against them, so an
+        # edit made meanwhile by someone else is reported, never overwritten
+        base_key = f"targets_base_{plan}"
+        if base_key not in st.session_state:
+            saved = _shared.target_rows()
+            st.session_state[base_key] = saved[saved["plan"] == plan].reset_index(drop=True)
+        based_on = st.session_state[base_key]
+        rows = validate_targets(based_on.drop(columns="version"), classes)
+        if st.button("重新载入最新指标", help="放弃未保存的修改, 载入他人保存后的最新指标"):
+            st.session_state.pop(base_key, None)
+            st.session_state.pop(f"editor_{mode}_{plan}", None)
+            st.rerun()
     else:
         plan = st.text_input("新规划名称", placeholder="如: 某某市民政事业发展十五五规划").strip()
         rows = all_targets[all_targets["plan"] == "通用(无本地规划时)"].assign(plan=plan, source_seed="", source_ref="", source_quote="")
@@ -83,14 +97,10 @@ def edit_targets(mode: str) -> None:
     c1, c2 = st.columns(2)
     if c1.button("保存指标", type="primary", disabled=not plan):
         new = targets_from_editing(edited.rename(columns={v: k for k, v in labels.items()}).assign(plan=plan), classes)
-        if save_catalogue(plan, new, new_plan=mode == "新建规划"):
+        if save_catalogue(plan, new, new_plan=mode == "新建规划", based_on=based_on):
             st.success(f"已保存「{_shared.esc(plan)}」的 {len(new)} 项指标, 下次启动时沿用。")
             st.rerun()
-    if workspace.targets_path() is not None and c2.button("恢复内置指标表"):
-        saved = workspace.targets_path()
-        saved.replace(saved.with_suffix(".csv.bak"))
-        st.success("已恢复内置指标表; 修改过的指标表另存为 plan_targets.csv.bak。")
-        st.rerun()
+    c2.caption("每次保存都记入「变更记录」, 可在那里撤销。")
 
     with st.expander("各指标的规划原文"):
         for r in rows.itertuples(index=False):
@@ -227,7 +237,14 @@ def from_text() -> None:
             st.rerun()
 
 
-mode = st.radio("操作", ["编辑现有规划", "新建规划", TEXT_MODE], horizontal=True)
+if not _shared.can_edit():  # 查看: the plan's targets, read only; no edit control at all
+    st.info("您的账号为「查看」权限: 只能查看规划指标, 不能修改。")
+    shown = all_targets[all_targets["plan"] == _shared.current_plan()].drop(columns=["plan"])
+    st.dataframe(targets_for_editing(shown, classes).rename(columns=TARGET_COLUMN_LABELS), hide_index=True, width="stretch")
+    st.stop()
+# new plans (from scratch or from a plan's text) are for 管理 accounts (the store checks it again)
+mode = st.radio("操作", ["编辑现有规划", "新建规划", TEXT_MODE] if _shared.user_role() == "管理" else ["编辑现有规划"],
+                horizontal=True)
 if mode == TEXT_MODE:
     from_text()
 else:

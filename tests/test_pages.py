@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 PAGES = ["pages/overview.py", "pages/coverage_map.py", "pages/indicators.py", "pages/uncovered.py", "pages/data.py",
-         "pages/quality.py", "pages/targets.py", "pages/report.py"]
+         "pages/quality.py", "pages/targets.py", "pages/report.py", "pages/facilities.py", "pages/history.py", "pages/accounts.py"]
 
 
 def run_page(page: str) -> AppTest:
@@ -83,9 +83,12 @@ def test_switching_plan_changes_cards(empty_workspace):
 def test_saving_edited_targets_persists(empty_workspace):
     at = run_page("pages/targets.py")
     assert not at.exception
-    at.button[0].click().run()  # save the plan unchanged
+    next(b for b in at.button if b.label == "保存指标").click().run()  # save the plan unchanged
     assert not at.exception
-    assert workspace.targets_path(empty_workspace) is not None
+    assert not at.error, [e.value for e in at.error]
+    from store import open_store
+
+    assert open_store(empty_workspace / "store.gpkg").has_targets()  # the first save keeps the table in the store
 
 
 @pytest.mark.slow
@@ -113,7 +116,9 @@ def test_upload_with_unusual_headers_mapped_in_form_then_saved(empty_workspace, 
     assert any("设施表读取成功: 1178 条记录" in s.value for s in at.success)
     next(b for b in at.button if b.label == "保存为工作区并使用").click().run()
     assert not at.exception
-    assert workspace.state()["source"] == "workspace"
+    from store import open_store
+
+    assert open_store(empty_workspace / "store.gpkg").dataset_version() > 0  # saved in the department's store
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, page
@@ -298,7 +303,10 @@ def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
     codes = units["code"].astype(str).tolist()
     table = "乡镇人口统计表(2024)\n乡镇代码,乡镇名称,总人口,60岁及以上人口\n" + "".join(
         f"{c}{'000' if len(c) == 9 else ''},x,10000,2000\n" for c in codes)
-    workspace.save_population_file("population", table.encode("gbk"), "人口.csv", field_map={})
+    from store import open_store
+
+    department = open_store(empty_workspace / "store.gpkg")  # the store the app opens for this workspace
+    department.save_population_file("population", table.encode("gbk"), "人口.csv", "测试", field_map={})
     at = run_page("pages/overview.py")
     assert not at.exception
     assert any(f"老年人口 {2000 * len(codes):,} 人" in m.value.replace("\\", "") for m in at.markdown), "the table's total"
@@ -306,13 +314,14 @@ def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
     assert not at.exception
     assert any("正在使用乡镇人口表" in m.value and f"{len(codes)} / {len(codes)}" in m.value for m in at.markdown)
     bad = table + f"{codes[0]},重复,1,1\n"
-    workspace.save_population_file("population", bad.encode("gbk"), "人口.csv", field_map={})
+    department.save_population_file("population", bad.encode("gbk"), "人口.csv", "测试", field_map={})
     at = run_page("pages/data.py")
     assert not at.exception
     assert any("人口表「人口.csv」无法使用" in e.value.replace("\\", "") for e in at.error)
-    workspace.remove_population_file("population")
-    assert workspace.population_file("population") is None
-    assert (empty_workspace / "population_table.csv.bak").exists()  # kept beside, never lost
+    department.remove_population_file("population", "测试")
+    assert department.population_file("population") is None
+    earlier = department.version_at("2100-01-01") - 1  # the store keeps the table as it was before the removal
+    assert department.population_file("population", as_of=earlier) is not None
 
 
 def test_indicators_per_city_when_the_data_spans_several(empty_workspace):

@@ -17,6 +17,13 @@ pytestmark = pytest.mark.slow
 PAGE = "pages/scenarios.py"
 
 
+
+def saved_scenarios(workspace_folder):
+    """The scenarios the department's store holds (the store the app opens for this workspace)."""
+    from store import open_store
+
+    return open_store(workspace_folder / "store.gpkg").scenarios()
+
 def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
@@ -34,7 +41,7 @@ def create(at: AppTest, name: str) -> AppTest:
 
 def test_create_add_township_compare_reload_delete(empty_workspace):
     at = create(run_page(PAGE), "补短板<方案>")
-    assert list(workspace.load_scenarios(empty_workspace)) == ["补短板<方案>"]
+    assert list(saved_scenarios(empty_workspace)) == ["补短板<方案>"]
     assert next(s for s in at.selectbox if s.label == "当前方案").value == "补短板<方案>"
     before = comparison(at)
     picker = next(m for m in at.multiselect if m.label.startswith("未覆盖乡镇"))
@@ -44,7 +51,7 @@ def test_create_add_township_compare_reload_delete(empty_workspace):
     picker.set_value([code]).run()
     button(at, "添加所选乡镇").click().run()
     assert not at.exception, at.exception
-    sites = workspace.load_scenarios(empty_workspace)["补短板<方案>"]
+    sites = saved_scenarios(empty_workspace)["补短板<方案>"]
     assert len(sites) == 1 and sites["unit_code"].iloc[0] == code
     assert any("规划" in i.value and "点位" in i.value for i in at.info)
     assert any("毫秒" in c.value for c in at.caption)
@@ -57,26 +64,13 @@ def test_create_add_township_compare_reload_delete(empty_workspace):
     assert after.loc[row, "有变化"].iloc[0] == "是"
     assert before.loc[row, "有变化"].iloc[0] == "" and before.loc[row, "方案后覆盖率"].iloc[0] == before.loc[row, "现状覆盖率"].iloc[0]
 
-    fresh = run_page(PAGE)  # a new browser session: read back from the workspace folder
+    fresh = run_page(PAGE)  # a new browser session: read back from the store
     assert not fresh.exception, fresh.exception
     assert next(s for s in fresh.selectbox if s.label == "当前方案").value == "补短板<方案>"
     assert (comparison(fresh)["有变化"] == "是").any()
     button(fresh, "删除当前方案").click().run()
     assert not fresh.exception, fresh.exception
-    assert workspace.load_scenarios(empty_workspace) == {}
-
-
-def test_corrupt_scenarios_file_gives_chinese_error_and_is_left_untouched(empty_workspace):
-    empty_workspace.mkdir(parents=True, exist_ok=True)
-    path = empty_workspace / workspace.SCENARIOS_FILE
-    path.write_bytes(b'{"scenarios": [ broken')
-    at = run_page(PAGE)
-    assert not at.exception, at.exception
-    assert any("规划方案文件" in e.value and "未改动" in e.value for e in at.error)
-    assert path.read_bytes() == b'{"scenarios": [ broken'
-    path.write_text(json.dumps({"scenarios": [{"name": 3}]}), encoding="utf-8")
-    at = run_page(PAGE)
-    assert any("格式不对" in e.value for e in at.error)
+    assert saved_scenarios(empty_workspace) == {}
 
 
 def test_proposal_becomes_a_scenario_meeting_its_targets(empty_workspace):
@@ -87,7 +81,7 @@ def test_proposal_becomes_a_scenario_meeting_its_targets(empty_workspace):
     at.run()
     button(at, "生成为新方案").click().run()
     assert not at.exception, at.exception
-    saved = workspace.load_scenarios(empty_workspace)
+    saved = saved_scenarios(empty_workspace)
     assert len(saved) == 1 and len(next(iter(saved.values()))) > 0
     table = comparison(at)
     rows = table[table["指标"] == indicator]
@@ -105,14 +99,14 @@ def test_import_list_then_rename(empty_workspace):
     at.file_uploader(key="scn_import").set_value(("清单.csv", raw, "text/csv")).run()
     button(at, "导入到当前方案").click().run()
     assert not at.exception, at.exception
-    sites = workspace.load_scenarios(empty_workspace)["导入方案"]
+    sites = saved_scenarios(empty_workspace)["导入方案"]
     assert list(sites["name"]) == ["新建站<script>"] and sites["site_id"].iloc[0] == "S0001"
     assert any("已导入 1 个点位" in s.value and "1 行" in s.value for s in at.success)
     at.text_input(key="scn_rename").input("改名后").run()
     button(at, "重命名").click().run()
     assert not at.exception, at.exception
-    assert list(workspace.load_scenarios(empty_workspace)) == ["改名后"]
-    assert len(workspace.load_scenarios(empty_workspace)["改名后"]) == 1
+    assert list(saved_scenarios(empty_workspace)) == ["改名后"]
+    assert len(saved_scenarios(empty_workspace)["改名后"]) == 1
 
 
 def test_saved_scenarios_round_trip(tmp_path):
@@ -131,10 +125,12 @@ def test_saving_the_site_table_unchanged_keeps_every_site(empty_workspace):
     sites = pd.DataFrame({"site_id": ["S0001", "S0002"], "name": ["甲站", "乙站"],
                           "facility_class": ["social_work_station", "comprehensive_eldercare"],
                           "lon": [None, 110.8], "lat": [None, 32.6], "unit_code": ["420302001", None], "status": ["规划"] * 2})
-    workspace.save_scenarios({"表格": sites}, empty_workspace)
+    from store import open_store
+
+    open_store(empty_workspace / "store.gpkg").save_scenarios({"表格": sites}, "测试")
     at = run_page(PAGE)
     button(at, "保存点位修改").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    back = workspace.load_scenarios(empty_workspace)["表格"]
+    back = saved_scenarios(empty_workspace)["表格"]
     assert back["unit_code"].iloc[0] == "420302001" and back["facility_class"].tolist() == sites["facility_class"].tolist()

@@ -80,7 +80,10 @@ def test_pasted_plan_proposed_highlighted_and_saved_as_new_plan(empty_workspace)
     assert any("已保存新规划" in s.value and "总览" in s.value for s in at.success)
     assert at.sidebar.selectbox[0].value == "某某市民政事业发展十四五规划"  # the new plan is current
 
-    saved = load_targets(workspace.targets_path(empty_workspace), CLASSES)  # validates every row
+    from store import open_store
+
+    rows = open_store(empty_workspace / "store.gpkg").targets()  # the department's store, every row validated
+    saved = validate_targets(rows.drop(columns="version"), CLASSES)
     plan = saved[saved["plan"] == "某某市民政事业发展十四五规划"].set_index("measure")
     assert set(plan.index) == {"coverage", "beds"}
     assert all(q in PLAN_TEXT for q in plan["source_quote"])
