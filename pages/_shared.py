@@ -107,7 +107,7 @@ def refused(err: CoverageError) -> None:
     from coverage.errors import PermissionDenied, StoreConflict  # noqa: PLC0415
 
     if isinstance(err, StoreConflict):
-        st.error("保存失败: 数据已被他人修改, 您的修改未保存。" + esc(err) + " 请刷新页面查看最新数据后再修改。")
+        st.error("保存失败: 数据已被他人修改, 您的修改未保存。" + esc(err) + " 请用本页的「重新载入」按钮载入最新数据后再修改。")
     elif isinstance(err, PermissionDenied):
         st.error("没有权限: " + esc(err))
     else:

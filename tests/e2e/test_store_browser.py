@@ -90,8 +90,10 @@ def test_second_edit_from_stale_rows_is_refused_with_the_first_named(department)
         set_first_target(b, "80")
         b.get_by_role("button", name="保存指标").click()
         ready(b)
-        error = b.locator("[data-testid='stAlertContentError']").first.inner_text()
-        b.screenshot(path=str(SHOTS / "store_conflict.png"), full_page=True)
+        alert = b.locator("[data-testid='stAlertContentError']").first
+        alert.scroll_into_view_if_needed()
+        error = alert.inner_text()
+        b.screenshot(path=str(SHOTS / "store_conflict.png"))
         assert "已被他人修改" in error and "planner_a" in error, error
         assert float(store.targets().iloc[0]["target_value"]) == pytest.approx(0.7)  # A's value kept
         browser.close()
