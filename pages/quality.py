@@ -15,20 +15,21 @@ _shared.page_header("数据质量")
 units, facilities, unit_report, fac_report = _shared.dataset()
 assigned, result = _shared.result()
 prep = fac_report.get("prepare", {})
+source = _shared.active_source()
 classes = _shared.class_catalog()
 topo = _shared.topology()
 
 st.subheader("坐标系与编码的判断")
 c1, c2 = st.columns(2)
 with c1.container(border=True):
-    st.markdown(f"**乡镇边界** {_shared.esc(unit_report['filename'])}")
+    st.markdown(f"**乡镇边界** {_shared.esc(unit_report.get('filename') or source.get('units_file') or '—')}")
     st.markdown(f"坐标系: {_shared.esc(unit_report.get('crs') or '—')}{'(推断)' if unit_report.get('crs_inferred') else ''}; "
                 f"格式: {_shared.esc(format_label(unit_report.get('encoding')))}; 修复无效几何 {unit_report.get('repaired_geometries', 0)} 个")
     for note in unit_report.get("notes", []):
         st.caption(_shared.esc(note))
 with c2.container(border=True):
     sheets = fac_report.get("sheets") or []
-    st.markdown(f"**设施表** {_shared.esc(fac_report['filename'])}"
+    st.markdown(f"**设施表** {_shared.esc(fac_report.get('filename') or source.get('facilities_file') or '—')}"
                 + (f" · 工作表 {_shared.esc('、'.join(sheets))}" if sheets else ""))
     st.markdown(f"坐标系: {_shared.esc(prep.get('point_system_label', '—'))}; 格式: {_shared.esc(format_label(fac_report.get('encoding')))}")
     detection = prep.get("point_system_detection")
