@@ -73,7 +73,7 @@ def _store(target: str):
 
     handle = open_store(target)
     folder = workspace.workspace_dir()
-    if handle.current_version() == 0 and not handle.has_users() and (folder / workspace.UNITS_FILE).exists():
+    if handle.current_version() == 0 and not handle.has_users() and folder.is_dir():  # moves whatever the folder holds
         try:
             migrate_folder_workspace(folder, handle, "系统迁移")
         except CoverageError:

@@ -66,7 +66,7 @@ def test_every_page_speaks_chinese(server):  # noqa: F811
             page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=60000)
             page.wait_for_selector(".stApp[data-test-script-state='notRunning']", timeout=90000)
             page.wait_for_timeout(2500)
-            for exp in page.locator("[data-testid='stExpander'] summary").all():
+            for exp in page.locator("[data-testid='stMain'] [data-testid='stExpander'] summary").all():
                 exp.click()
             page.wait_for_timeout(500)
             words = english_words(page.evaluate(VISIBLE_TEXT))

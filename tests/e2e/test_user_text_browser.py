@@ -203,7 +203,7 @@ def scroll_everything(page) -> None:
 
 def open_expanders(page) -> None:
     """Open every collapsed expander (one at a time: each opening re-renders the list)."""
-    closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary")
+    closed = page.locator("[data-testid='stMain'] [data-testid='stExpander'] details:not([open]) > summary")
     for _ in range(closed.count() + 2):
         if closed.count() == 0:
             return
