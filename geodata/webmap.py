@@ -1,12 +1,39 @@
-"""Folium maps of township coverage that draw with no internet, in Chinese.
+"""Folium maps of township coverage that draw with no internet, in Chinese, and stay fast at
+province and national scale.
 
-- Leaflet and the full-screen control (leaflet.fullscreen) are served from the repository
-  (`static/`, Streamlit static serving at /app/static/); every other default CDN asset of folium is
-  dropped (`localize_assets`).
-- No tile layer by default (blank background); geometry is simplified for display only, with
-  `simplify_coverage` so shared edges stay gap-free, and coordinates rounded to 5 decimals (~1 m).
+Design (issue 11): the map is sent in two parts, so a click or a change of indicator restyles the
+drawn map instead of rebuilding it.
+- `map_frame`: everything that does not depend on the indicator or the click: the view's layer
+  (`geodata.mapview.build_layer`: townships, or districts / cities above
+  `mapview.TOWNSHIP_VIEW_MAX` townships, simplified for the view's scale, coordinates on a 4-6
+  decimal grid, cached by the page per dataset and view), district outlines, every facility of
+  the view, labels, basemap tiles, controls, an empty legend. Drawn by static/mz-map/
+  coverage-layer.js. The page hands it to `st_folium` unchanged from one rerun to the next, and
+  Streamlit then sends only a reference to the copy the browser already holds (its ForwardMsg
+  cache: identical element messages of 10 kB and more go out as their hash). A new view
+  (drill-down, another district or basemap) sends a new frame once.
+- `style_payload` / `style_script`: the per-indicator part (fill class of every feature, tooltip
+  rows, facility classes shown, legend, planned sites, service areas), a few tens of kB at most,
+  handed to the drawn map by a small st.html script (window.__mzMapStyle, then the frame's
+  apply function; the frame also looks for it every 200 ms, so the order of arrival is free).
+- Rejected: streamlit-folium's `feature_group_to_add` (read in its source: the dynamic layers go
+  in the same component arguments as the map, so every change re-sends the whole map, geometry
+  included) and rebuilding the folium map each run (what the page did: 2-3 s per click at 1,300
+  townships). A custom Streamlit component was not needed.
+- Clicks: township and area features answer streamlit-folium's toGeoJSON with their properties
+  only (no geometry goes back to Python); the frame reports them without its 250 ms debounce.
+`coverage_map` still builds one self-contained map (the style inside) for exports and tests.
+
+Offline and in Chinese:
+- Leaflet, the full-screen control (leaflet.fullscreen) and the map's own script are served from
+  the repository (`static/`, Streamlit static serving at /app/static/); every other default CDN
+  asset of folium is dropped (`localize_assets`).
+- No tile layer by default; a basemap (`geodata.basemaps`: 天地图, 高德 shifted to GCJ-02 for
+  display only, OpenStreetMap) is requested only once the planner chooses it, with its
+  attribution and 审图号, and a notice on the map when its tiles cannot load.
 - Controls speak Chinese: 放大/缩小, 全屏显示, a metric-only scale bar in 米/千米, a compact legend
-  that can be collapsed and scrolls within the map. Printing the map fits it to the page.
+  that can be collapsed and scrolls within the map, a layer control. Printing fits the map to the
+  page. Township labels appear from the zoom at which townships are wide enough for them.
 - Facility classes keep one colour each, from the `color` column of `data/facility_classes.csv`
   (`class_colors`; a fixed fallback palette for classes without one).
 - Every user-supplied string is HTML-escaped before it reaches a tooltip, the legend or the
@@ -15,7 +42,9 @@
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -24,9 +53,11 @@ from typing import Literal
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, JavascriptLink, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 from jinja2 import Template
 
@@ -212,20 +243,22 @@ def boundary_attribution(unit_report: Mapping | None, columns: Iterable[str] = (
 
 @dataclass(frozen=True)
 class MapSelection:
-    """What the planner last clicked on the map: a township (`key` = its code) or a facility
-    (`key` = its facility_id)."""
+    """What the planner last clicked on the map: a township (`key` = its code), a facility
+    (`key` = its facility_id) or, on a district / city view, an area (`key` = its code: the scope
+    to drill down to)."""
 
-    kind: Literal["unit", "facility"]
+    kind: Literal["unit", "facility", "area"]
     key: str
 
 
 def clicked_selection(event: dict | None) -> MapSelection | None:
     """The township or facility last clicked, from st_folium's return value
     (`returned_objects=["last_active_drawing"]`): facility markers carry `facility_id`, township
-    polygons `unit_code` in their properties; anything else (district outlines, nothing) is None."""
+    polygons `unit_code`, district / city polygons `area_code` in their properties; anything else
+    (district outlines, nothing) is None."""
     feature = (event or {}).get("last_active_drawing") or {}
     props = feature.get("properties") or {}
-    for kind, prop in (("facility", "facility_id"), ("unit", "unit_code")):
+    for kind, prop in (("facility", "facility_id"), ("unit", "unit_code"), ("area", "area_code")):
         value = props.get(prop)
         if value is not None and str(value) != "":
             return MapSelection(kind, str(value))
@@ -238,6 +271,12 @@ def clicked_unit_code(event: dict | None) -> str | None:
     return selection.key if selection and selection.kind == "unit" else None
 
 
+def clicked_area_code(event: dict | None) -> str | None:
+    """The code of the district / city polygon last clicked (the scope to drill down to), or None."""
+    selection = clicked_selection(event)
+    return selection.key if selection and selection.kind == "area" else None
+
+
 def clicked_facility_id(event: dict | None) -> str | None:
     """The facility_id of the marker last clicked on the map (st_folium's return value)."""
     selection = clicked_selection(event)
@@ -245,6 +284,285 @@ def clicked_facility_id(event: dict | None) -> str | None:
 
 
 # ------------------------------------------------------------------ maps
+
+PLANNED_LABEL = "规划"
+SERVICE_AREA_COLOR = "#3b6fb6"
+#: Township fill classes, in the order of the style's class string ("0" = covered, ...).
+STATUS_KEYS = ("covered", "uncovered", "out_of_scope", "no_data")
+#: District / city fills relative to the indicator's target (rate / target), best first.
+#: Colours: at least 20 apart (CIEDE2000) from each other and from the two greys.
+RATE_CLASSES = (("met", "达标", COVERED_COLOR), ("near", "接近目标(差距不到四分之一)", "#fdd049"),
+                ("mid", "差距较大", "#fc8d59"), ("far", "差距很大(不到目标一半)", "#d7301f"),
+                ("out_of_scope", "不计入本指标", OUT_OF_SCOPE_COLOR), ("no_data", "台账中无此类设施, 请确认", NO_DATA_COLOR))
+#: Without a target rate, the district rate alone: at least 80 % / 50 % / 20 % / below.
+PLAIN_RATE_BREAKS = (0.8, 0.5, 0.2)
+COVERAGE_JS = f"{STATIC_URL}/mz-map/coverage-layer.js"
+#: More facility markers than this draw on a canvas (with the townships: one canvas takes the clicks).
+CANVAS_MIN_POINTS = 1500
+#: Chinese words of the map's tooltips and layer control.
+HEADS = {"township": {"name": "乡镇(街道)", "parent": "所属区县"}, "county": {"name": "区县", "parent": "所属市"},
+         "city": {"name": "市(州)", "parent": "所属省份"}, "province": {"name": "省(区、市)", "parent": ""}}
+OFFLINE_MESSAGE = ("底图「{label}」无法加载: 本机可能无法访问互联网{key}。乡镇与设施照常显示; "
+                   "可在「底图」中改为「无(离线)」。")
+
+
+def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], *,
+                        system: str = "wgs84") -> str | None:
+    """The facility markers as compact FeatureCollection text, or None when no facility has
+    coordinates. Properties: facility_id, name (escaped), c (index into the collection's
+    "classes": id, escaped name, colour), s (index into "states": escaped operating statuses);
+    positions rounded to 5 decimals (~1 m) and shifted for `system`."""
+    from geodata.basemaps import lonlat_to_display  # noqa: PLC0415
+    from geodata.mapview import script_safe  # noqa: PLC0415
+
+    pts = facilities.dropna(subset=["lon", "lat"])
+    if not len(pts):
+        return None
+    lon, lat = lonlat_to_display(pts["lon"].to_numpy(float), pts["lat"].to_numpy(float), system)
+    state = pts["operating_status"] if "operating_status" in pts else pd.Series("", index=pts.index)
+    state = state.fillna("").astype(str).replace("", "—")
+    cls = pts["facility_class"].fillna("").astype(str)
+    class_ids, class_index = np.unique(cls.to_numpy(), return_inverse=True)
+    state_ids, state_index = np.unique(state.to_numpy(), return_inverse=True)
+    classes = [{"id": c, "name": html.escape(str(class_names.get(c, "未识别类别"))), "color": palette.get(c, UNKNOWN_CLASS_COLOR)}
+               for c in class_ids]
+    features = [{"type": "Feature", "properties": {"facility_id": f, "name": n, "c": int(ci), "s": int(si)},
+                 "geometry": {"type": "Point", "coordinates": [round(float(x), 5), round(float(y), 5)]}}
+                for f, n, ci, si, x, y in zip(pts["facility_id"].astype(str), pts["name"].astype(str).map(html.escape),
+                                              class_index, state_index, lon, lat)]
+    data = {"type": "FeatureCollection", "classes": classes, "states": [html.escape(s) for s in state_ids], "features": features}
+    return script_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Mapping[str, str], map_key: str,
+              colors: Mapping[str, str] | None = None, basemap=None, tile_key: str | None = None, height: int = 600,
+              attribution: str | None = None, print_size_mm: tuple[float, float] | None = PRINT_MAP_SIZE_MM,
+              planned_layer: bool = False, inline_style: dict | None = None) -> folium.Map:
+    """The part of the coverage map that stays while the planner clicks and changes indicators:
+    the view's layer (`geodata.mapview.MapLayer`, geometry sent once), district outlines, all
+    facilities of the view (shown per style), labels, basemap tiles, controls, an empty legend.
+    Nothing in it depends on the indicator, so Streamlit re-sends none of it on a rerun (an
+    identical element goes out as a reference to the copy the browser holds).
+
+    facilities
+        facility_id, name, facility_class, lon, lat (WGS84) and, when present, operating_status of
+        every facility to draw in the view, whatever the indicator; None for area views.
+    map_key
+        Names the map for its style (`style_script(map_key, ...)`); one per page.
+    basemap, tile_key
+        A `geodata.basemaps.Basemap` (None or "none": no tiles, nothing requested) and its key.
+    inline_style
+        A `style_payload` applied when the map loads (a self-contained map, as `coverage_map`).
+    """
+    from geodata.basemaps import tile_urls  # noqa: PLC0415
+    from geodata.mapview import script_safe  # noqa: PLC0415
+
+    n_points = 0 if facilities is None else int(facilities[["lon", "lat"]].notna().all(axis=1).sum())
+    canvas = bool(layer.canvas or n_points > CANVAS_MIN_POINTS)
+    fmap = _base_map(layer.bounds, height, attribution=attribution, canvas=canvas)
+    fmap.add_child(_Legend(""))
+    palette = dict(colors) if colors else class_colors(class_names)
+    points = facility_collection(facilities, class_names, palette, system=getattr(basemap, "system", "wgs84")) \
+        if facilities is not None and len(facilities) else None
+    tiles = []
+    if basemap is not None and basemap.tiles:
+        tiles = [{"url": url, "subdomains": t.subdomains, "maxZoom": t.max_zoom, "attribution": html.escape(basemap.attribution_text)}
+                 for t, url in zip(basemap.tiles, tile_urls(basemap, tile_key))]
+    heads = HEADS[layer.kind] | {"hint": "点击进入其乡镇(街道)", "layer": "乡镇(街道)" if layer.kind == "township" else "区域",
+                                 "outlines": "区县界线", "facilities": "设施", "facility": "设施", "facilityClass": "类别",
+                                 "facilityState": "状态", "labels": "乡镇名称", "service": "服务半径"}
+    if planned_layer:
+        heads["planned"] = "规划点位"
+    small = {"key": map_key, "layerId": layer.layer_id, "kind": layer.kind, "canvas": canvas,
+             "labelZoom": layer.label_zoom, "neutral": OUT_OF_SCOPE_COLOR, "heads": heads, "tiles": tiles,
+             "planned": bool(planned_layer),
+             "offlineMessage": html.escape(OFFLINE_MESSAGE.format(label=getattr(basemap, "label", ""),
+                                                                  key="(或密钥无效)" if getattr(basemap, "key_secret", "") else "")),
+             "inline": inline_style}
+    options = script_safe(json.dumps(small, ensure_ascii=False, separators=(",", ":")))
+    options = (options[:-1] + f',"data":{layer.geojson},"outlines":{layer.outlines},'
+               f'"facilities":{points or "null"}}}')
+    fmap.add_child(_CoverageLayer(options))
+    fmap.add_child(_Behaviour(layer.bounds, print_size_mm))
+    return localize_assets(fmap)
+
+
+def style_payload(layer, *, indicator: str, unit_status: pd.Series | None = None,
+                  district_rows: pd.DataFrame | None = None, facilities_by_unit: Mapping[str, list[str]] | None = None,
+                  facilities: pd.DataFrame | None = None, visible_classes: Iterable[str] | None = None,
+                  class_names: Mapping[str, str], colors: Mapping[str, str] | None = None,
+                  planned: pd.DataFrame | None = None, service_area: gpd.GeoDataFrame | None = None,
+                  system: str = "wgs84") -> dict:
+    """The per-indicator part of the map (small: no geometry of the township layer): fill class of
+    every feature of `layer` by position, tooltip rows, facility classes to show, legend HTML,
+    planned sites and service areas (both in the display `system`). Every user string is escaped.
+
+    unit_status
+        Township views: code -> "covered" / "uncovered" / "out_of_scope" / "no_data"
+        (`coverage.evaluate.unit_statuses`); codes not in it are out of scope.
+    district_rows
+        Area views: the indicator's rows of `CoverageResult.coverage` per district (district_code,
+        units_total, units_covered, target_rate, no_data); cities and provinces add them up.
+    facilities_by_unit
+        Township code -> names of the indicator's facilities there (the tooltip's 设施 row).
+    facilities, visible_classes
+        The facilities in the layer (for the legend) and the classes to show (None: all).
+    """
+    palette = dict(colors) if colors else class_colors(class_names)
+    if layer.kind == "township":
+        style = _township_style(layer, unit_status if unit_status is not None else pd.Series(dtype=object),
+                                facilities_by_unit or {})
+        title = indicator
+    else:
+        style = _area_style(layer, district_rows)
+        title = f"{indicator} · 各{HEADS[layer.kind]['name']}覆盖率"
+    visible = None if visible_classes is None else sorted({str(c) for c in visible_classes})
+    drawn = set() if facilities is None or not len(facilities) else set(facilities["facility_class"].dropna().astype(str))
+    if visible is not None:
+        drawn &= set(visible)
+    sites = _planned_sites(planned, class_names, palette, system) if planned is not None else []
+    service, service_label = _service(service_area, system) if service_area is not None and len(service_area) else (None, None)
+    areas = style.pop("legend_areas") + ([(service_label, SERVICE_AREA_COLOR)] if service_label else [])
+    points = [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn]
+    return style | {"layer": layer.layer_id, "classes": visible, "planned": sites, "service": service,
+                    "legend": _legend_html(title, areas, points, planned=len(sites) if planned is not None else 0)}
+
+
+def style_script(map_key: str, payload: dict, seq: int = 0) -> str:
+    """A <script> (for `st.html(..., unsafe_allow_javascript=True)`) handing `payload` to the map
+    named `map_key`: kept in the page (window.__mzMapStyle) for the map to pick up when it loads,
+    and applied at once to the map already drawn. No geometry of the township layer is in it.
+
+    seq
+        Increases with every run of the page: the script text differs each run (so the browser
+        runs it each time), and a late run of an older script never replaces a newer style.
+        The payload's "id" (a digest of its content) lets the map skip re-applying the same style.
+    """
+    from geodata.mapview import script_safe  # noqa: PLC0415
+
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha1(body.encode()).hexdigest()[:16]
+    data = script_safe(f'{{"key":{json.dumps(map_key)},"seq":{int(seq)},"id":"{digest}","style":{body}}}')
+    # No "<" followed by a letter, "/" or "!" in the code: Streamlit's sanitiser (DOMPurify) drops
+    # a script whose text looks like markup.
+    return ("<script>(function(){var d=" + data + ";var w=window;w.__mzMapStyle=w.__mzMapStyle||{};"
+            "var old=w.__mzMapStyle[d.key];if(old&&old.seq>d.seq){return;}"
+            "d.style.seq=d.seq;d.style.id=d.id;w.__mzMapStyle[d.key]=d.style;"
+            "document.querySelectorAll('iframe').forEach(function(f){"
+            "try{var c=f.contentWindow;if(c&&c.__mzMapKey===d.key&&c.__mzApplyStyle){c.__mzApplyStyle(d.style);}}"
+            "catch(e){}});})();</script>")
+
+
+def _township_style(layer, status: pd.Series, by_unit: Mapping[str, list[str]]) -> dict:
+    lookup = status.to_dict()
+    keys = pd.Series([lookup.get(c) for c in layer.codes], dtype=object)
+    keys = keys.where(keys.isin(STATUS_KEYS), "out_of_scope")
+    index = {k: i for i, k in enumerate(STATUS_KEYS)}
+    rows = {str(i): [["设施", html.escape(_names_list(by_unit[c]))]] for i, c in enumerate(layer.codes) if by_unit.get(c)}
+    counts = keys.value_counts()
+    return {"cls": "".join(str(index[k]) for k in keys), "colors": [STATUS_COLORS[k] for k in STATUS_KEYS],
+            "labels": [STATUS_LABELS[k] for k in STATUS_KEYS], "rowLabel": "本指标", "rows": rows,
+            "defaultRows": [["设施", "无"]],
+            "legend_areas": [(f"{STATUS_LABELS[k]} ({counts[k]})", STATUS_COLORS[k]) for k in STATUS_LABELS if k in counts]}
+
+
+def area_rates(layer, district_rows: pd.DataFrame | None) -> pd.DataFrame:
+    """Per feature of an area layer: covered, total, rate, target_rate, needed (ceil(target x
+    total) - covered), no_data; districts as computed, cities and provinces summed over districts."""
+    import math  # noqa: PLC0415
+
+    from geodata.mapview import LEVEL_PREFIX  # noqa: PLC0415
+
+    rows = district_rows if district_rows is not None else pd.DataFrame(
+        columns=["district_code", "units_total", "units_covered", "target_rate", "no_data"])
+    codes = rows["district_code"].astype(str)
+    n = LEVEL_PREFIX.get(layer.kind)
+    key = codes if n is None else codes.str[:n]
+    grouped = pd.DataFrame({"key": key.to_numpy(), "total": pd.to_numeric(rows["units_total"]).fillna(0).to_numpy(),
+                            "covered": pd.to_numeric(rows["units_covered"]).fillna(0).to_numpy(),
+                            "no_data": rows["no_data"].astype(bool).to_numpy()}).groupby("key").agg(
+        total=("total", "sum"), covered=("covered", "sum"), no_data=("no_data", "all"))
+    target = pd.to_numeric(rows["target_rate"], errors="coerce").dropna()
+    target_rate = float(target.iloc[0]) if len(target) else float("nan")
+    out = grouped.reindex(list(layer.codes))
+    out["total"] = out["total"].fillna(0).astype(int)
+    out["covered"] = out["covered"].fillna(0).astype(int)
+    out["no_data"] = out["no_data"].fillna(False).astype(bool)
+    out["rate"] = (out["covered"] / out["total"].where(out["total"] > 0)).astype(float)
+    out["target_rate"] = target_rate
+    out["needed"] = [max(0, math.ceil(target_rate * t - 1e-9) - c) if t and target_rate == target_rate else 0
+                     for t, c in zip(out["total"], out["covered"])]
+    return out.rename_axis("area_code").reset_index()
+
+
+def _rate_class(rate: float, target: float, total: int, no_data: bool) -> str:
+    if no_data and total:
+        return "no_data"
+    if not total or rate != rate:
+        return "out_of_scope"
+    if target == target and target > 0:
+        share = rate / target
+        return "met" if share >= 1 - 1e-9 else "near" if share >= 0.75 else "mid" if share >= 0.5 else "far"
+    return "met" if rate >= PLAIN_RATE_BREAKS[0] else "near" if rate >= PLAIN_RATE_BREAKS[1] else \
+        "mid" if rate >= PLAIN_RATE_BREAKS[2] else "far"
+
+
+def _area_style(layer, district_rows: pd.DataFrame | None) -> dict:
+    rates = area_rates(layer, district_rows)
+    target = float(rates["target_rate"].iloc[0]) if len(rates) else float("nan")
+    keys = [_rate_class(r, target, t, nd) for r, t, nd in zip(rates["rate"], rates["total"], rates["no_data"])]
+    order = [k for k, _, _ in RATE_CLASSES]
+    rows = {}
+    for i, (r, t, c, need) in enumerate(zip(rates["rate"], rates["total"], rates["covered"], rates["needed"])):
+        if not t:
+            continue
+        cells = [["覆盖情况", f"{c} / {t}({r * 100:.1f}%)"]]
+        if target == target:
+            cells.append(["目标", f"{target * 100:.0f}%" + ("" if need == 0 else f", 还需 {need} 个")])
+        rows[str(i)] = cells
+    labels = dict((k, label) for k, label, _ in RATE_CLASSES)
+    if target != target:
+        labels |= {"met": "≥80%", "near": "50%-80%", "mid": "20%-50%", "far": "<20%"}
+    counts = pd.Series(keys, dtype=object).value_counts()
+    return {"cls": "".join(str(order.index(k)) for k in keys), "colors": [c for _, _, c in RATE_CLASSES],
+            "labels": [labels[k] for k in order], "rowLabel": "本指标", "rows": rows, "defaultRows": [],
+            "legend_areas": [(f"{labels[k]} ({counts[k]})", c) for k, _, c in RATE_CLASSES if k in counts]}
+
+
+def _planned_icon(color: str) -> str:
+    """A hollow diamond in `color` (a "#rrggbb" from the palette), white-haloed to read on any fill."""
+    return (f'<div class="mz-planned" style="width:11px;height:11px;margin:2px;transform:rotate(45deg);'
+            f'background:rgba(255,255,255,0.85);border:3px solid {html.escape(color)};box-shadow:0 0 0 1px #fff,0 0 3px #000;"></div>')
+
+
+def _planned_sites(planned: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], system: str) -> list[dict]:
+    """Planned sites with coordinates: position (display system), diamond HTML, tooltip (规划 + name, class)."""
+    from geodata.basemaps import lonlat_to_display  # noqa: PLC0415
+
+    sites = planned.dropna(subset=["lon", "lat"])
+    lon, lat = lonlat_to_display(sites["lon"].to_numpy(float), sites["lat"].to_numpy(float), system)
+    out = []
+    for s, x, y in zip(sites.itertuples(index=False), lon, lat):
+        color = palette.get(s.facility_class, UNKNOWN_CLASS_COLOR)
+        label = class_names.get(s.facility_class, "未识别类别")
+        out.append({"lat": round(float(y), 5), "lng": round(float(x), 5), "html": _planned_icon(color),
+                    "tip": f"<b>{PLANNED_LABEL}</b> {html.escape(str(s.name))}<br>类别: {html.escape(str(label))}"})
+    return out
+
+
+def _service(areas: gpd.GeoDataFrame, system: str) -> tuple[dict, str]:
+    """The service-area layer (dissolved circles of `coverage.access.service_areas`) for the style,
+    and its legend label ("服务半径 5 千米(直线距离)")."""
+    from geodata.basemaps import to_display  # noqa: PLC0415
+
+    radius_km = float(areas["radius_m"].iloc[0]) / 1000 if "radius_m" in areas else float("nan")
+    label = f"服务半径 {radius_km:g} 千米(直线距离)"
+    geoms = areas.geometry if areas.crs is None or areas.crs.to_epsg() == 4326 else areas.to_crs(4326).geometry
+    shapes = to_display(shapely.set_precision(geoms.to_numpy(), 1e-5), system)
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": json.loads(g)} for g in shapely.to_geojson(shapes) if g]}
+    return {"data": data, "color": SERVICE_AREA_COLOR}, label
+
 
 def coverage_map(
     units: gpd.GeoDataFrame,
@@ -260,9 +578,12 @@ def coverage_map(
     print_size_mm: tuple[float, float] | None = PRINT_MAP_SIZE_MM,
     planned: pd.DataFrame | None = None,
     service_area: gpd.GeoDataFrame | None = None,
+    basemap=None,
+    tile_key: str | None = None,
 ) -> folium.Map:
-    """Choropleth of townships (covered / uncovered / not counted for the indicator), district
-    outlines and facilities as circle markers coloured by class, with a legend.
+    """A self-contained coverage map of every township in `units` (no view logic, the style
+    inside): the stable map of `map_frame` with the `style_payload` applied when it loads. For
+    pages that rebuild the map anyway, exports and tests; the map page sends them apart instead.
 
     units
         code, name, district_code, district_name, geometry (EPSG:4326).
@@ -272,109 +593,20 @@ def coverage_map(
     facilities
         facility_id, name, facility_class, lon, lat and, when present, operating_status (only the
         rows to draw). Clicking a marker returns its facility_id (`clicked_selection`).
-    colors
-        class_id -> colour (`catalog_colors`); default `class_colors(class_names)`.
-    attribution
-        Plain text for the map's attribution line (e.g. `boundary_attribution(...)`), escaped here.
-    print_size_mm
-        (width, height) of the map on paper; the page's print CSS must give the map's iframe the
-        same size. None: printed at its screen size.
     planned
         Planned sites of a scenario (name, facility_class, lon, lat WGS84): drawn on top as hollow
         diamonds in the class colour (layer 规划点位), "规划" in their tooltips. None: no such layer.
     """
-    fmap = _base_map(units.total_bounds, height, attribution=attribution)
-    facilities_by_unit = facilities_by_unit or {}
-    shown = units[["code", "name", "district_name"]].copy()
-    status = shown["code"].map(unit_status).fillna("out_of_scope")
-    shown["unit_code"] = shown["code"]
-    shown["name"] = shown["name"].map(html.escape)
-    shown["district_name"] = shown["district_name"].map(html.escape)
-    shown["status"] = status.map(STATUS_LABELS)
-    shown["fill"] = status.map(STATUS_COLORS)
-    shown["facilities"] = shown["code"].map(lambda c: html.escape(_names_list(facilities_by_unit.get(c, []))))
-    layer = gpd.GeoDataFrame(shown.drop(columns=["code"]), geometry=display_geometry(units), crs=units.crs)
-    folium.GeoJson(
-        layer.__geo_interface__,
-        name="乡镇(街道)",
-        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555555", "weight": 0.6, "fillOpacity": 0.55},
-        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=_tooltip(["name", "district_name", "status", "facilities"],
-                         ["乡镇(街道)", "所属区县", "本指标", "设施"], sticky=True),
-    ).add_to(fmap)
-    districts = units.dissolve("district_code", as_index=False)[["district_code", "geometry"]]
-    districts["geometry"] = shapely.set_precision(districts.geometry.simplify(SIMPLIFY_TOLERANCE_DEG).to_numpy(), 1e-5)
-    folium.GeoJson(districts.__geo_interface__, name="区县界线", interactive=False,
-                   style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2}).add_to(fmap)
-    palette = dict(colors) if colors else class_colors(class_names)
-    pts = facilities.dropna(subset=["lon", "lat"])
-    if len(pts):
-        state = pts["operating_status"] if "operating_status" in pts else pd.Series("", index=pts.index)
-        fc = gpd.GeoDataFrame(
-            {"facility_id": pts["facility_id"].astype(str).to_numpy(),
-             "name": pts["name"].astype(str).map(html.escape).to_numpy(),
-             "class_name": pts["facility_class"].map(class_names).fillna("未识别类别").map(html.escape).to_numpy(),
-             "state": state.fillna("").astype(str).replace("", "—").map(html.escape).to_numpy(),
-             "color": pts["facility_class"].map(palette).fillna(UNKNOWN_CLASS_COLOR).to_numpy()},
-            geometry=gpd.points_from_xy(pts["lon"].round(5), pts["lat"].round(5)), crs=4326)
-        folium.GeoJson(
-            fc.__geo_interface__, name="设施",
-            marker=folium.CircleMarker(radius=4.5, weight=1, fill=True, fill_opacity=0.95),
-            style_function=lambda f: {"color": "#ffffff", "fillColor": f["properties"]["color"]},
-            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-            tooltip=_tooltip(["name", "class_name", "state"], ["设施", "类别", "状态"], sticky=False),
-        ).add_to(fmap)
-    n_planned = _add_planned(fmap, planned, class_names, palette) if planned is not None else 0
-    service_label = _add_service_area(fmap, service_area) if service_area is not None and len(service_area) else None
-    drawn = set(pts["facility_class"].dropna())
-    status_counts = status.value_counts()
-    _add_legend(fmap, indicator,
-                [(f"{STATUS_LABELS[k]} ({status_counts[k]})", STATUS_COLORS[k]) for k in STATUS_LABELS if k in status_counts]
-                + ([(service_label, SERVICE_AREA_COLOR)] if service_label else []),
-                [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn],
-                planned=n_planned)
-    folium.LayerControl(collapsed=True).add_to(fmap)
-    fmap.add_child(_Behaviour(units.total_bounds, print_size_mm))
-    return localize_assets(fmap)
+    from geodata.mapview import build_layer  # noqa: PLC0415
 
-
-PLANNED_LABEL = "规划"
-
-
-SERVICE_AREA_COLOR = "#3b6fb6"
-
-
-def _add_service_area(fmap: folium.Map, areas: gpd.GeoDataFrame) -> str:
-    """The layer 服务半径: the (dissolved) circles of `coverage.access.service_areas`, translucent,
-    not clickable; returns its legend label ("服务半径 5 千米(直线距离)")."""
-    radius_km = float(areas["radius_m"].iloc[0]) / 1000 if "radius_m" in areas else float("nan")
-    label = f"服务半径 {radius_km:g} 千米(直线距离)"
-    shapes = gpd.GeoDataFrame(geometry=shapely.set_precision(areas.geometry.to_numpy(), 1e-5), crs=4326)
-    folium.GeoJson(shapes.__geo_interface__, name=label, interactive=False,
-                   style_function=lambda f: {"fillColor": SERVICE_AREA_COLOR, "color": SERVICE_AREA_COLOR, "weight": 1,
-                                             "fillOpacity": 0.15, "opacity": 0.6}).add_to(fmap)
-    return label
-
-
-def _planned_icon(color: str) -> str:
-    """A hollow diamond in `color` (a "#rrggbb" from the palette), white-haloed to read on any fill."""
-    return (f'<div class="mz-planned" style="width:11px;height:11px;margin:2px;transform:rotate(45deg);'
-            f'background:rgba(255,255,255,0.85);border:3px solid {html.escape(color)};box-shadow:0 0 0 1px #fff,0 0 3px #000;"></div>')
-
-
-def _add_planned(fmap: folium.Map, planned: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str]) -> int:
-    """The layer 规划点位: one diamond marker per planned site with coordinates; returns how many."""
-    sites = planned.dropna(subset=["lon", "lat"])
-    group = folium.FeatureGroup(name="规划点位")
-    for s in sites.itertuples(index=False):
-        color = palette.get(s.facility_class, UNKNOWN_CLASS_COLOR)
-        label = class_names.get(s.facility_class, "未识别类别")
-        tip = (f"<b>{PLANNED_LABEL}</b> {html.escape(str(s.name))}<br>类别: {html.escape(str(label))}")
-        folium.Marker([round(float(s.lat), 5), round(float(s.lon), 5)],
-                      icon=folium.DivIcon(html=_planned_icon(color), icon_size=(19, 19), icon_anchor=(9, 9)),
-                      tooltip=folium.Tooltip(tip, class_name="mz-tip")).add_to(group)
-    group.add_to(fmap)
-    return len(sites)
+    system = getattr(basemap, "system", "wgs84")
+    layer = build_layer(units, "", system=system, force_townships=True)
+    style = style_payload(layer, indicator=indicator, unit_status=unit_status, facilities_by_unit=facilities_by_unit,
+                          facilities=facilities, class_names=class_names, colors=colors, planned=planned,
+                          service_area=service_area, system=system)
+    return map_frame(layer, facilities, class_names=class_names, map_key="coverage_map", colors=colors, basemap=basemap,
+                     tile_key=tile_key, height=height, attribution=attribution, print_size_mm=print_size_mm,
+                     planned_layer=planned is not None, inline_style=style)
 
 
 def _names_list(names: list[str], limit: int = 8) -> str:
@@ -390,16 +622,65 @@ def _tooltip(fields: list[str], aliases: list[str], *, sticky: bool) -> folium.G
     return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=sticky, direction="auto", class_name="mz-tip")
 
 
-def _base_map(bounds, height: int, *, attribution: str | None = None) -> folium.Map:
+def _base_map(bounds, height: int, *, attribution: str | None = None, canvas: bool = False) -> folium.Map:
     """Blank map fitted to `bounds` (minx, miny, maxx, maxy in degrees) with the Chinese zoom
-    buttons, full-screen button, metric scale bar and the attribution line."""
-    fmap = folium.Map(tiles=None, prefer_canvas=False, control_scale=False, zoom_control=False, zoom_snap=0.25,
+    buttons, full-screen button, metric scale bar and the attribution line; `canvas` draws vector
+    layers on a canvas (faster than SVG beyond ~1,000 shapes)."""
+    fmap = folium.Map(tiles=None, prefer_canvas=canvas, control_scale=False, zoom_control=False, zoom_snap=0.25,
                       height=height)
     minx, miny, maxx, maxy = bounds
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     fmap.add_child(_Controls(attribution))
     Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏", force_separate_button=True).add_to(fmap)
     return fmap
+
+
+class _CoverageLayer(JSCSSMixin):
+    """The view's layers, drawn by static/mz-map/coverage-layer.js (`MzCoverage.create`) from
+    prepared options: a JS object literal whose strings are escaped and script-safe."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>
+  .mz-label span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; font: 11px/1.2 "Noto Sans CJK SC",
+                   "Microsoft YaHei", sans-serif; color: #1a1a1a; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; }
+  .leaflet-tooltip.mz-tip .mz-hint { color: #555; margin-top: 2px; }
+  .mz-offline { background: rgba(255,248,225,0.96); border: 1px solid #d9a400; border-radius: 4px; padding: 5px 8px;
+                max-width: 260px; font: 12px/1.4 "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: #3a2f00; }
+  @media print { .mz-offline { display: none !important; } }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+MzCoverage.create({{ this._parent.get_name() }}, {{ this.options }});
+{% endmacro %}
+""")
+    default_js = [("mz_coverage_layer", COVERAGE_JS)]
+
+    def __init__(self, options: str) -> None:
+        super().__init__()
+        self._name = "MzCoverageLayer"
+        self.options = options
+
+    def render(self, **kwargs) -> None:
+        """As `JSCSSMixin.render`, except that the rendered script (megabytes of prepared data) is
+        added to the page as text: branca would compile it as a Jinja template (~0.2 s per MB)."""
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)
+        module = self._template.module
+        figure.header.add_child(Element(module.header(self, kwargs)), name=self.get_name())
+        figure.script.add_child(_Text(module.script(self, kwargs)), name=self.get_name())
+
+
+class _Text(Element):
+    """Text added to a page as is (no template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
 
 
 class _Controls(MacroElement):
@@ -464,6 +745,7 @@ class _Behaviour(MacroElement):
     map.fitBounds(bounds, {animate: false, paddingBottomRight: keep ? [pad, 0] : [0, 0]});
   }
   fitArea();
+  map.__mzFitArea = fitArea;
   var open = null;
   function keepInside() {
     var el = open && open.getElement && open.getElement();
@@ -580,7 +862,13 @@ class _Legend(MacroElement):
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     map.on('resize', fit);
+    map.__mzSetLegend = function (html) {
+      body.innerHTML = html;
+      div.style.display = html ? '' : 'none';
+      fit();
+    };
     show(); fit();
+    div.style.display = {{ this.body|tojson }} ? '' : 'none';
     return div;
   };
   legend.addTo(map);
@@ -594,8 +882,8 @@ class _Legend(MacroElement):
         self.body = body
 
 
-def _add_legend(fmap, title: str, areas: list[tuple[str, str]], points: list[tuple[str, str]], *, planned: int = 0) -> None:
-    """Legend rows: `areas` and `points` are (label, colour) pairs; labels are escaped here;
+def _legend_html(title: str, areas: list[tuple[str, str]], points: list[tuple[str, str]], *, planned: int = 0) -> str:
+    """Legend body: `areas` and `points` are (label, colour) pairs; labels are escaped here;
     `planned` > 0 adds the planned-site symbol with that count."""
     def row(label: str, color: str, point: bool) -> str:
         return (f'<div class="mz-row"><span class="mz-sw{" mz-pt" if point else ""}" style="background:{html.escape(color)}">'
@@ -611,7 +899,7 @@ def _add_legend(fmap, title: str, areas: list[tuple[str, str]], points: list[tup
     if planned:
         parts.append('<div class="mz-legend-head">方案</div><div class="mz-row"><span class="mz-sw" style="transform:rotate(45deg);'
                      f'background:#fff;border:2px solid #333"></span><span>{PLANNED_LABEL}点位 ({int(planned)}), 颜色为类别</span></div>')
-    fmap.add_child(_Legend("".join(parts)))
+    return "".join(parts)
 
 
 def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, areas: gpd.GeoDataFrame | None = None,
@@ -644,6 +932,7 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
     return localize_assets(fmap)
 
 
-__all__ = ["coverage_map", "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors",
-           "color_difference", "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection",
-           "clicked_unit_code", "clicked_facility_id", "Element"]
+__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection",
+           "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors", "color_difference",
+           "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection", "clicked_unit_code",
+           "clicked_facility_id", "clicked_area_code", "Element"]

@@ -31,7 +31,7 @@ def test_map_choices_survive_page_changes(map_page):
     indicator.select(indicator.options[2]).run()
     chosen_indicator = indicator.options[2]
     _, district, _ = widgets(at)
-    district.select("郧阳区").run()
+    district.select("420304").run()  # 郧阳区 (the choice's values are district codes)
     widgets(at)[2].set_value(True).run()
     for other in ("pages/indicators.py", "pages/overview.py"):
         at.switch_page(other).run()
@@ -39,7 +39,7 @@ def test_map_choices_survive_page_changes(map_page):
         at.switch_page("pages/coverage_map.py").run()
         assert not at.exception, at.exception
         indicator, district, show_all = widgets(at)
-        assert (indicator.value, district.value, show_all.value) == (chosen_indicator, "郧阳区", True)
+        assert (indicator.value, district.value, show_all.value) == (chosen_indicator, "420304", True)
     assert any("共 19 个乡镇(街道)" in c.value for c in at.caption)  # 郧阳区 only
 
 
@@ -77,7 +77,49 @@ def test_service_area_layer_is_drawn_in_metres():
     areas = service_areas(fac, 2.0, dissolve=True)
     html = coverage_map(units, pd.Series({"420302001": "covered"}), pd.DataFrame(columns=["facility_id", "name", "facility_class", "lon", "lat"]),
                         class_names={}, indicator="测试", service_area=areas).get_root().render()
-    import json
     label = "服务半径 2 千米(直线距离)"
-    assert label in html or json.dumps(label)[1:-1] in html
-    assert html.count("fillOpacity") > 0
+    assert label in html  # in the legend
+    from geodata.mapview import build_layer
+    from geodata.webmap import SERVICE_AREA_COLOR, style_payload
+
+    service = style_payload(build_layer(units, ""), indicator="测试", class_names={}, service_area=areas)["service"]
+    assert service["color"] == SERVICE_AREA_COLOR
+    shape = gpd.GeoDataFrame.from_features(service["data"]["features"], crs=4326).to_crs(4549)
+    assert abs(shape.area.sum() / (3.14159 * 2000 ** 2) - 1) < 0.02  # a 2 km circle, in metres
+
+
+@pytest.fixture
+def low_threshold(monkeypatch):
+    """The demo's 119 townships treated as a large layer (threshold 50): the map opens on districts."""
+    import streamlit as st
+
+    from geodata import mapview
+
+    monkeypatch.setattr(mapview, "TOWNSHIP_VIEW_MAX", 50)
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def test_large_layers_open_on_districts_with_a_breadcrumb(low_threshold, map_page):
+    at = map_page
+    assert any("按区县显示 8 个区域" in c.value for c in at.caption)
+    assert any("点击区县进入其乡镇(街道)与设施" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.label == "全部"]  # no breadcrumb at the top
+    widgets(at)[1].select("420304").run()  # what a click on 郧阳区 does (st_folium's on_change sets the choice)
+    assert not at.exception
+    assert any("共 19 个乡镇(街道), 显示" in c.value for c in at.caption)
+    crumbs = [b.label for b in at.button if b.key and b.key.startswith("map_district_crumb_")]
+    assert crumbs == ["全部", "郧阳区"]
+    next(b for b in at.button if b.key == "map_district_crumb_0").click().run()
+    assert widgets(at)[1].value == "" and any("按区县显示 8 个区域" in c.value for c in at.caption)
+
+
+def test_basemap_without_key_falls_back_to_none(map_page):
+    at = map_page
+    basemap = next(s for s in at.selectbox if s.label == "底图")
+    assert basemap.value == "none"
+    basemap.select("tianditu").run()
+    assert not at.exception
+    assert any("tianditu_key" in i.value for i in at.info)
+    assert any("底图: 无" in c.value for c in at.caption)

@@ -1,5 +1,6 @@
 """Map payload: no off-host assets, Chinese controls, escaped user text, distinct class colours,
-click mapping, OpenStreetMap attribution."""
+click mapping, OpenStreetMap attribution; the frame/style split (a click or an indicator change
+re-sends no geometry)."""
 import json
 import re
 from itertools import combinations
@@ -12,11 +13,14 @@ from shapely.geometry import box
 from coverage.catalog import load_classes
 from geodata.demo import load_demo
 from geodata.io import read_facilities, read_units
+from geodata.mapview import build_layer, script_safe
 from geodata.webmap import (
     OSM_ATTRIBUTION, PALETTE, STATUS_COLORS, MapSelection, boundary_attribution, catalog_colors, class_colors,
     clicked_facility_id, clicked_selection, clicked_unit_code, color_difference, coverage_map, is_osm_layer,
-    localize_assets, problems_map,
+    localize_assets, map_frame, problems_map, style_payload, style_script,
 )
+
+from tests.conftest import ROOT
 
 CLASSES = load_classes()
 CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "code.jquery.com", "netdna.bootstrapcdn.com")
@@ -36,11 +40,12 @@ def render(units, facilities, indicator="指标", **kwargs):
 
 
 def js(text: str) -> str:
-    """`text` as it appears inside a JSON string of the rendered page (non-ASCII as \\uXXXX)."""
-    out = json.dumps(text)[1:-1]
-    for ch, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):  # as jinja's tojson
-        out = out.replace(ch, code)
-    return out
+    """`text` as it appears inside a JSON string of the map's prepared data (see
+    `geodata.mapview.script_safe`: non-ASCII as is; <, >, &, ' as \\u escapes)."""
+    return script_safe(json.dumps(text, ensure_ascii=False)[1:-1])
+
+
+COVERAGE_JS = (ROOT / "static" / "mz-map" / "coverage-layer.js").read_text(encoding="utf-8")
 
 
 def one_unit(name="五峰乡", district="郧阳区"):
@@ -56,8 +61,9 @@ def test_demo_map_requests_nothing_off_host(demo):
     assert not any(host in html for host in CDN_HOSTS)
     for asset in ("/app/static/leaflet-1.9.4/leaflet.js", "/app/static/leaflet-1.9.4/leaflet.css",
                   "/app/static/leaflet.fullscreen-3.0.0/Control.FullScreen.js",
-                  "/app/static/leaflet.fullscreen-3.0.0/Control.FullScreen.css"):
+                  "/app/static/leaflet.fullscreen-3.0.0/Control.FullScreen.css", "/app/static/mz-map/coverage-layer.js"):
         assert asset in html
+    assert re.findall(r"https?://", COVERAGE_JS) == []  # the map's own script names no host either
 
 
 def test_local_assets_exist_with_their_licences():
@@ -65,7 +71,7 @@ def test_local_assets_exist_with_their_licences():
 
     for name in ("leaflet-1.9.4/leaflet.js", "leaflet-1.9.4/LICENSE", "leaflet.fullscreen-3.0.0/Control.FullScreen.js",
                  "leaflet.fullscreen-3.0.0/Control.FullScreen.css", "leaflet.fullscreen-3.0.0/icon-fullscreen.svg",
-                 "leaflet.fullscreen-3.0.0/LICENSE"):
+                 "leaflet.fullscreen-3.0.0/LICENSE", "mz-map/coverage-layer.js", "mz-map/README.md"):
         assert (ROOT / "static" / name).is_file(), name
     assert "leaflet.fullscreen-3.0.0" in (ROOT / "static" / "README.md").read_text(encoding="utf-8")
 
@@ -81,8 +87,10 @@ def test_controls_are_chinese_and_the_scale_metric(demo):
 
 def test_tooltips_are_placed_automatically_and_legend_is_collapsible(demo):
     html = render(*demo)
-    assert html.count('"direction": "auto"') == 2  # townships and facilities
-    assert '"sticky": false' in html  # facility tooltips stay at their marker
+    # townships (sticky, following the pointer) and facilities (at their marker): direction auto
+    assert COVERAGE_JS.count("direction: 'auto'") >= 2
+    assert "{sticky: true, direction: 'auto', className: 'mz-tip'}" in COVERAGE_JS
+    assert "{sticky: false, direction: 'auto', className: 'mz-tip'}" in COVERAGE_JS
     assert "map.on('click'" in html and "closeTooltip" in html
     assert "mz-legend-toggle" in html and "收起图例" in html and "overflow-y: auto" in html
 
@@ -195,7 +203,7 @@ def test_facility_markers_carry_their_id_for_clicks(demo):
     units, facilities = demo
     html = render(units, facilities.head(3))
     for fid in facilities.head(3)["facility_id"]:
-        assert f'"facility_id": "{fid}"' in html
+        assert f'"facility_id":"{fid}"' in html
 
 
 # ------------------------------------------------------------------ attribution
@@ -243,14 +251,112 @@ def test_planned_sites_layer_with_planned_tooltips_and_escaped_names():
                             "lon": [116.05, 116.02], "lat": [39.05, 39.02]})
     html = render(units, pd.DataFrame(columns=["facility_id", "name", "facility_class", "lon", "lat"]), planned=planned,
                   colors=catalog_colors(CLASSES.table))
-    assert js("规划点位") in html or "规划点位" in html  # the layer's name in the layer control
+    assert "规划点位" in html  # the layer's name in the layer control
     assert html.count("mz-planned") >= 2  # one diamond per site
-    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    tips = re.findall(r"bindTooltip\(\s*`<div>\s*(.*?)\s*</div>`", html, re.S)
-    assert len(tips) == 2 and all("规划" in t for t in tips)
-    assert catalog_colors(CLASSES.table)["social_work_station"] in html
+    assert "<img src=x" not in html and js("&lt;img src=x onerror=alert(1)&gt;") in html
+    layer = build_layer(units, "")
+    style = style_payload(layer, indicator="x", unit_status=pd.Series(dtype=object), class_names=CLASSES.names,
+                          colors=catalog_colors(CLASSES.table), planned=planned)
+    tips = [s["tip"] for s in style["planned"]]
+    assert len(tips) == 2 and all(t.startswith("<b>规划</b>") for t in tips)
+    assert "&lt;img src=x onerror=alert(1)&gt;新站" in tips[0]
+    assert catalog_colors(CLASSES.table)["social_work_station"] in style["planned"][0]["html"]
     assert re.findall(r"https?://", html) == []
 
 
 def test_map_without_planned_sites_has_no_planned_layer(demo):
     assert "mz-planned" not in render(*demo) and "规划点位" not in render(*demo)
+
+
+# ------------------------------------------------------------------ frame and style (no geometry re-sent)
+
+def component_args(fmap, monkeypatch) -> dict:
+    """What st_folium hands to the browser for `fmap` (its component's arguments)."""
+    import streamlit_folium
+
+    seen = {}
+    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kwargs: seen.update(kwargs) or None)
+    streamlit_folium.st_folium(fmap, key="coverage_map", returned_objects=["last_active_drawing"], height=600)
+    return {k: v for k, v in seen.items() if k != "on_change"}
+
+
+def frame(units, facilities):
+    layer = build_layer(units, "")
+    return layer, map_frame(layer, facilities, class_names=CLASSES.names, map_key="coverage_map",
+                            colors=catalog_colors(CLASSES.table))
+
+
+def test_a_click_or_an_indicator_change_resends_no_geometry(demo, monkeypatch):
+    units, facilities = demo
+    placed = facilities.dropna(subset=["lon", "lat"])
+    layer, first = frame(units, placed)
+    _, again = frame(units, placed)
+    args, args_again = component_args(first, monkeypatch), component_args(again, monkeypatch)
+    # the frame of the next run (a click, another indicator) is byte for byte the same: Streamlit
+    # sends it as a reference to the copy the browser holds
+    assert args == args_again
+    assert layer.geojson in args["script"] and len(args["script"]) > len(layer.geojson)
+    # what changes goes in the style: small, no coordinates
+    styles = []
+    for target_class, state in (("day_care", "covered"), ("public_burial", "uncovered")):
+        status = pd.Series({c: state for c in units["code"]})
+        payload = style_payload(layer, indicator=target_class, unit_status=status, facilities=placed,
+                                visible_classes=[target_class], class_names=CLASSES.names)
+        styles.append(style_script("coverage_map", payload, seq=1))
+    assert styles[0] != styles[1]
+    first_ring = json.loads(layer.geojson)["features"][0]["geometry"]["q"][0]
+    for text in styles:
+        assert '"q":' not in text and "coordinates" not in text
+        assert ",".join(map(str, first_ring[:6])) not in text
+        assert len(text) < len(layer.geojson) / 4
+
+
+def test_style_marks_every_township_and_facility_class(demo):
+    units, facilities = demo
+    layer = build_layer(units, "")
+    codes = list(layer.codes)
+    status = pd.Series({codes[0]: "covered", codes[1]: "uncovered", codes[2]: "no_data"})
+    payload = style_payload(layer, indicator="指标", unit_status=status, facilities_by_unit={codes[0]: ["<b>站</b>"]},
+                            facilities=facilities, visible_classes=["day_care"], class_names=CLASSES.names)
+    assert payload["layer"] == layer.layer_id and len(payload["cls"]) == len(codes)
+    assert payload["cls"][:4] == "0132"  # covered, uncovered, no data, out of scope (not in the status)
+    assert payload["colors"][3] == "#e6dfc8" and payload["labels"][1] == "未覆盖"  # no data: neutral, never "uncovered"
+    assert payload["rows"]["0"] == [["设施", "&lt;b&gt;站&lt;/b&gt;"]] and payload["defaultRows"] == [["设施", "无"]]
+    assert payload["classes"] == ["day_care"]
+    assert "社区日间照料" in payload["legend"] and "公益性安葬设施" not in payload["legend"]
+
+
+def test_area_views_are_coloured_by_the_district_rate():
+    from geodata.mapview import MapLayer
+    from geodata.webmap import area_rates
+
+    layer = MapLayer(layer_id="x", kind="city", scope="", codes=("4203", "4212"), geojson="{}", outlines="null",
+                     bounds=(0, 0, 1, 1), label_zoom=None, canvas=True, vertices_in=0, vertices_out=0)
+    rows = pd.DataFrame({"district_code": ["420302", "420303", "421202"], "units_total": [7, 3, 10],
+                         "units_covered": [4, 3, 2], "target_rate": [0.6] * 3, "no_data": [False] * 3})
+    rates = area_rates(layer, rows)
+    assert list(rates["total"]) == [10, 10] and list(rates["covered"]) == [7, 2]
+    assert list(rates["needed"]) == [0, 4]  # ceil(0.6 x 10) - covered
+    payload = style_payload(layer, indicator="指标", district_rows=rows, class_names=CLASSES.names)
+    assert payload["cls"] == "03"  # 十堰 70 % >= 60 %: met; 咸宁 20 % < half the target: far behind
+    assert payload["rows"]["1"] == [["覆盖情况", "2 / 10(20.0%)"], ["目标", "60%, 还需 4 个"]]
+    assert "各市(州)覆盖率" in payload["legend"] and "达标 (1)" in payload["legend"]
+    no_data = style_payload(layer, indicator="指标", district_rows=rows.assign(no_data=True), class_names=CLASSES.names)
+    assert no_data["cls"] == "55"
+
+
+def test_scale_bar_is_metric_only(demo):
+    html = render(*demo)
+    assert "imperial: false" in html and "metric: true" in html
+    assert "control_scale" not in html and "L.control.scale(" not in html
+
+
+def test_district_rate_colours_are_distinct():
+    from geodata.webmap import RATE_CLASSES
+
+    colors = [c for _, _, c in RATE_CLASSES]
+    assert len(set(colors)) == len(colors)
+    worst = min(color_difference(a, b) for a, b in combinations(colors[:4], 2))
+    assert worst >= 20
+    for c in colors[:4]:
+        assert color_difference(c, STATUS_COLORS["out_of_scope"]) >= 20 and color_difference(c, STATUS_COLORS["no_data"]) >= 20

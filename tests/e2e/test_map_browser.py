@@ -57,12 +57,21 @@ def server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-def map_frame(page):
-    """(iframe element, frame) of the streamlit-folium map, once its shapes are drawn."""
-    frame_el = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=60000)
-    frame = frame_el.content_frame()
-    frame.wait_for_selector("path.leaflet-interactive", timeout=60000)
-    return frame_el, frame
+def map_frame(page, timeout_ms: int = 60000):
+    """(iframe element, frame) of the streamlit-folium map, once its shapes are drawn and styled
+    (the style, sent apart from the map, has coloured them)."""
+    deadline = time.time() + timeout_ms / 1000
+    while True:
+        frame_el = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=timeout_ms)
+        frame = frame_el.content_frame()
+        try:
+            if frame is not None and frame.evaluate("() => window.__mzStyled === true"):
+                return frame_el, frame
+        except Exception:  # noqa: BLE001 - the frame is being replaced (a new view)
+            pass
+        if time.time() > deadline:
+            raise TimeoutError("the map was not drawn and styled")
+        page.wait_for_timeout(50)
 
 
 def rect(frame, selector: str) -> dict:
@@ -309,3 +318,206 @@ def test_deep_link_on_fresh_server_goes_through_app(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ restyle, drill-down, basemaps
+
+class WebsocketBytes:
+    """Bytes the page received over Streamlit's websocket since `reset`."""
+
+    def __init__(self, page) -> None:
+        self.total = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._add))
+
+    def _add(self, payload) -> None:
+        self.total += len(payload)
+
+    def reset(self) -> None:
+        self.total = 0
+
+
+# A township's label point (an area's centre) away from facility markers: {x, y, code} in the map.
+TOWNSHIP_POINT = """() => {
+  const m = window.map, size = m.getSize();
+  const marks = window.__mzFacilities.getLayers().map(x => m.latLngToContainerPoint(x.getLatLng()));
+  for (const l of window.__mzLayer.getLayers()) {
+    const f = l.feature.properties, p = m.latLngToContainerPoint(f.lp ? L.latLng(f.lp[1], f.lp[0]) : l.getCenter());
+    if (p.x < 60 || p.y < 60 || p.x > size.x * 0.55 || p.y > size.y - 60) continue;
+    if (marks.some(q => Math.abs(q.x - p.x) < 12 && Math.abs(q.y - p.y) < 12)) continue;
+    return {x: p.x, y: p.y, code: f.unit_code || f.area_code};
+  }
+  return null; }"""
+
+
+def new_map_frame(page, timeout_ms: int = 60000):
+    """`map_frame` of a map drawn after `mark_frame` marked the one before."""
+    deadline = time.time() + timeout_ms / 1000
+    while True:
+        frame_el, frame = map_frame(page, timeout_ms)
+        try:
+            if frame.evaluate("() => window.__mzMarked === undefined"):
+                return frame_el, frame
+        except Exception:  # noqa: BLE001 - detached while being replaced
+            pass
+        if time.time() > deadline:
+            raise TimeoutError("no new map")
+        page.wait_for_timeout(50)
+
+
+def mark_frame(frame) -> None:
+    frame.evaluate("() => { window.__mzMarked = true; }")
+
+
+def click_in_map(page, frame_el, point: dict) -> None:
+    box = frame_el.bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def test_click_and_indicator_change_restyle_without_resending_geometry(server, tmp_path):
+    """The issue's browser check: a township click shows its details and an indicator change
+    recolours the map, both without a new map (the same frame document) and without the township
+    layer's geometry on the wire (bytes received far below the layer's size)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        received = WebsocketBytes(page)
+        try:
+            page.goto(f"{server}/coverage_map")
+            frame_el, frame = map_frame(page)
+            page.wait_for_timeout(1500)
+            first = received.total
+            frame.evaluate("() => { window.__probe = 'same document'; }")
+            point = frame.evaluate(TOWNSHIP_POINT)
+            received.reset()
+            click_in_map(page, frame_el, point)
+            details = page.locator(".st-key-map_details")
+            details.get_by_text(f"代码 {point['code']}").wait_for(timeout=30000)
+            page.wait_for_timeout(1500)
+            after_click = received.total
+            fills_before = frame.evaluate("() => window.__mzLayer.getLayers().map(l => l.options.fillColor).join()")
+            count_before = frame.evaluate("() => window.__mzStyleCount")
+            page.locator("[data-testid='stSelectbox']").filter(has_text="指标").first.click()
+            options = page.locator("[role='option']")
+            options.nth(2).wait_for(timeout=10000)
+            received.reset()
+            options.nth(2).click()  # another coverage indicator (another class, other townships covered)
+            page.wait_for_function("""([sel, before]) => {
+                const f = document.querySelector(sel).contentWindow;
+                return f.__mzLayer.getLayers().map(l => l.options.fillColor).join() !== before; }""",
+                                   arg=["iframe[title*='streamlit_folium']", fills_before], timeout=30000)
+            page.wait_for_timeout(1500)
+            after_change = received.total
+            frame_el, frame = map_frame(page)
+            probe = frame.evaluate("() => window.__probe")
+            count_after = frame.evaluate("() => window.__mzStyleCount")
+            page.screenshot(path=str(tmp_path / "map_restyled.png"))
+        except Exception:
+            page.screenshot(path=str(tmp_path / "restyle_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert first > 300_000  # the first draw carried the map: layer, facilities, scripts
+    assert probe == "same document"  # neither the click nor the change rebuilt the map
+    assert count_after > count_before  # the change restyled it
+    # the map again would be the first draw's size: a click and a change carry only page elements
+    assert after_click < first / 8, (after_click, first)
+    assert after_change < first / 8, (after_change, first)
+
+
+@pytest.fixture(scope="module")
+def large_server(tmp_path_factory):
+    """A server on 3,200 generated townships (above the map's 3,000 threshold), coarse shapes."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from geodata import workspace
+    from tools.benchmark_map import synthetic_facilities, synthetic_townships
+
+    folder = tmp_path_factory.mktemp("large_ws")
+    units = synthetic_townships(3200, vertices=12)
+    workspace.save_dataset(units, synthetic_facilities(units, per_township=0.5), folder)
+    proc, base = start_server(folder)
+    yield base, units
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_large_layer_opens_on_districts_and_drills_down(large_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, units = large_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/coverage_map")
+            frame_el, frame = map_frame(page, 240000)
+            top = frame.evaluate("() => [window.__mzLayerKind, window.__mzLayer.getLayers().length]")
+            tip_point = frame.evaluate(TOWNSHIP_POINT)
+            click_in_map(page, frame_el, tip_point)
+            page.get_by_role("button", name="全部", exact=True).wait_for(timeout=60000)
+            frame_el, frame = map_frame(page)
+            page.wait_for_function("() => document.querySelector(\"iframe[title*='streamlit_folium']\")"
+                                   ".contentWindow.__mzLayerKind === 'township'", timeout=60000)
+            frame_el, frame = map_frame(page)
+            inner = frame.evaluate("() => window.__mzLayer.getLayers().map(l => l.feature.properties.unit_code)")
+            labels = frame.locator(".mz-label").count()
+            page.screenshot(path=str(tmp_path / "map_drilled.png"))
+            page.get_by_role("button", name="全部", exact=True).click()
+            page.wait_for_function("() => document.querySelector(\"iframe[title*='streamlit_folium']\")"
+                                   ".contentWindow.__mzLayerKind === 'county'", timeout=60000)
+            frame_el, frame = map_frame(page)
+            back = frame.evaluate("() => window.__mzLayer.getLayers().length")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "drill_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    districts = units["district_code"].nunique()
+    assert top == ["county", districts]
+    expected = set(units.loc[units["district_code"] == tip_point["code"], "code"])
+    assert set(inner) == expected and len(inner) == len(expected)
+    assert labels > 0  # a district's few townships are named on the map
+    assert back == districts
+
+
+@pytest.mark.parametrize("choice, host", [("高德地图", "autonavi.com"), ("OpenStreetMap", "openstreetmap.org")])
+def test_basemap_tiles_only_when_chosen_and_offline_notice(server, tmp_path, choice, host):
+    """No tile request before a basemap is chosen; after, only to its host; without internet the
+    map says so and keeps drawing townships and facilities."""
+    from playwright.sync_api import sync_playwright
+
+    requested: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requested.append(r.url))
+        try:
+            page.goto(f"{server}/coverage_map")
+            _, frame = map_frame(page)
+            mark_frame(frame)
+            before = [u for u in requested if urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+            page.locator("[data-testid='stSelectbox']").filter(has_text="底图").first.click()
+            page.get_by_role("option", name=choice).click()
+            frame_el, frame = new_map_frame(page)
+            notice = frame.locator(".mz-offline")
+            notice.wait_for(timeout=30000)
+            text = notice.inner_text()
+            attribution = frame.locator(".leaflet-control-attribution").inner_text()
+            drawn = frame.evaluate("() => window.__mzLayer.getLayers().length")
+            page.screenshot(path=str(tmp_path / f"basemap_{host}.png"))
+            page.locator("[data-testid='stSelectbox']").filter(has_text="底图").first.click()
+            page.get_by_role("option", name="无(离线)").click()
+            page.wait_for_timeout(1500)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "basemap_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert before == []
+    off_host = {urlparse(u).hostname for u in requested if urlparse(u).hostname not in ("127.0.0.1", "localhost")}
+    assert off_host and all(h.endswith(host) for h in off_host), off_host
+    assert "无法加载" in text and "无(离线)" in text
+    assert "审图号" in attribution
+    assert drawn == 119

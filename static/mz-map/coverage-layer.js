@@ -1,0 +1,312 @@
+/* Coverage map layers of the 民政设施覆盖分析 dashboard (project code, MIT like the project).
+ *
+ * MzCoverage.create(map, options) draws, once per dataset and view:
+ *   - the township (or district / city) layer from prepared GeoJSON, neutral until styled;
+ *   - district outlines, facility markers (all classes of the view, shown per style), township labels
+ *     from a suitable zoom, optional basemap tiles with an offline notice when they cannot load;
+ * and returns apply(style): the per-indicator part (fill class per feature, tooltip rows, visible
+ * facility classes, legend, planned sites, service areas), applied without redrawing geometry.
+ *
+ * A style comes either inline (options.inline) or from the Streamlit page: a small st.html script
+ * stores it in the parent window (window.parent.__mzMapStyle[key]) and calls
+ * window.__mzApplyStyle(style) of the map frame whose window.__mzMapKey is that key. A style whose
+ * `layer` is not this layer's id is ignored (the page is switching views).
+ *
+ * Clicks: streamlit-folium reports the clicked feature's toGeoJSON(); township and area features
+ * answer with their properties only (no geometry goes back to Python).
+ * All strings in the data and styles are HTML-escaped on the server; they are inserted as HTML.
+ */
+(function () {
+  'use strict';
+
+  var PANES = [['mzOutlines', 410, false], ['mzService', 420, false], ['mzPoints', 450, true], ['mzLabels', 460, false]];
+  var MAX_LABELS = 400;
+
+  function table(rows) {
+    var out = '<table>';
+    for (var i = 0; i < rows.length; i++) {
+      out += '<tr><th>' + rows[i][0] + '</th><td>' + rows[i][1] + '</td></tr>';
+    }
+    return out + '</table>';
+  }
+
+  function panes(map) {
+    PANES.forEach(function (p) {
+      if (!map.getPane(p[0])) {
+        var el = map.createPane(p[0]);
+        el.style.zIndex = String(p[1]);
+        if (!p[2]) { el.style.pointerEvents = 'none'; }
+      }
+    });
+  }
+
+  function renderer(canvas, pane) {
+    var opts = {padding: 0.5};
+    if (pane) { opts.pane = pane; }
+    if (canvas) { opts.tolerance = 3; return L.canvas(opts); }
+    return L.svg(opts);
+  }
+
+  // Layers come with geometry as {"type", "q"}: each ring or line a flat list of integers on a grid
+  // of 10^-decimals degrees, its first point absolute, the others as differences (polygon rings
+  // without their closing point). Turned into GeoJSON coordinates in place.
+  function decodeLine(flat, scale) {
+    var out = new Array(flat.length / 2), x = 0, y = 0;
+    for (var i = 0, j = 0; j < flat.length; i += 1, j += 2) {
+      x += flat[j];
+      y += flat[j + 1];
+      out[i] = [x / scale, y / scale];
+    }
+    return out;
+  }
+  function decode(collection) {
+    if (!collection || collection.decoded) { return collection; }
+    var scale = Math.pow(10, collection.decimals);
+    collection.features.forEach(function (f) {
+      var g = f.geometry;
+      if (!g || !g.q) { return; }
+      if (g.type === 'Polygon' || g.type === 'MultiLineString') {
+        g.coordinates = g.q.map(function (r) { return decodeLine(r, scale); });
+      } else if (g.type === 'MultiPolygon') {
+        g.coordinates = g.q.map(function (p) { return p.map(function (r) { return decodeLine(r, scale); }); });
+      } else if (g.type === 'LineString') {
+        g.coordinates = decodeLine(g.q, scale);
+      }
+      delete g.q;
+    });
+    collection.decoded = true;
+    return collection;
+  }
+
+  function watchTiles(map, layers, message) {
+    var loaded = 0, failed = 0, shown = false;
+    function show() {
+      shown = true;
+      var box = L.control({position: 'topright'});
+      box.onAdd = function () {
+        var div = L.DomUtil.create('div', 'mz-offline leaflet-control');
+        div.innerHTML = message;
+        L.DomEvent.disableClickPropagation(div);
+        return div;
+      };
+      box.addTo(map);
+    }
+    layers.forEach(function (t) {
+      t.on('tileload', function () { loaded += 1; });
+      t.on('tileerror', function () {
+        failed += 1;
+        if (!shown && loaded === 0 && failed >= 4) { show(); }
+      });
+    });
+  }
+
+  // streamlit-folium reports clicks after a 250 ms debounce. For the one object these maps return
+  // (last_active_drawing) the value is sent at once, in the form its own update would send, and
+  // recorded as sent so the debounced update that follows finds nothing new. Without those
+  // internals (another streamlit-folium) nothing is done here and its own path reports the click.
+  function sendNow(feature) {
+    var g = window.__GLOBAL_DATA__, st = window.Streamlit;
+    if (!g || !st || !st.setComponentValue || !g.returned_objects || g.returned_objects.length !== 1 ||
+        g.returned_objects[0] !== 'last_active_drawing') { return; }
+    var data = {last_active_drawing: feature};
+    g.last_active_drawing = feature;
+    if (JSON.stringify(g.previous_data) !== JSON.stringify(data)) {
+      g.previous_data = data;
+      st.setComponentValue(data);
+    }
+  }
+
+  function create(map, o) {
+    panes(map);
+    decode(o.data);
+    decode(o.outlines);
+    var township = o.kind === 'township';
+    var heads = o.heads;
+    var base = {color: township ? '#555555' : '#333333', weight: township ? 0.6 : 0.9, opacity: 1,
+                fillOpacity: township ? 0.55 : 0.72, fillColor: o.neutral};
+    var state = {style: null, fitted: false};
+
+    if (o.tiles && o.tiles.length) {
+      var tiles = o.tiles.map(function (t) {
+        return L.tileLayer(t.url, {subdomains: t.subdomains || 'abc', maxZoom: t.maxZoom, attribution: t.attribution})
+          .addTo(map);
+      });
+      watchTiles(map, tiles, o.offlineMessage);
+    }
+
+    function classOf(i) {
+      var s = state.style;
+      return s ? s.cls.charCodeAt(i) - 48 : -1;
+    }
+    function styleOf(i) {
+      var k = classOf(i), s = state.style;
+      return L.extend({}, base, {fillColor: k >= 0 ? s.colors[k] : base.fillColor});
+    }
+    function tipOf(props) {
+      var rows = [[heads.name, props.name]];
+      var parent = township ? props.district_name : props.parent;
+      if (parent) { rows.push([heads.parent, parent]); }
+      var s = state.style, k = classOf(props.i);
+      if (s && k >= 0) {
+        rows.push([s.rowLabel, s.labels[k]]);
+        rows = rows.concat((s.rows && s.rows[props.i]) || s.defaultRows || []);
+      }
+      return table(rows) + (township ? '' : '<div class="mz-hint">' + heads.hint + '</div>');
+    }
+
+    // One canvas for townships and facility markers (markers drawn last, so on top): a second
+    // canvas above would take every click, also those meant for the townships below it.
+    var mainRenderer = renderer(o.canvas);
+    var layer = L.geoJSON(o.data, {
+      renderer: mainRenderer,
+      style: function (f) { return styleOf(f.properties.i); },
+      onEachFeature: function (f, l) {
+        l.toGeoJSON = function () { return {type: 'Feature', properties: f.properties, geometry: null}; };
+        l.bindTooltip(function () { return tipOf(f.properties); }, {sticky: true, direction: 'auto', className: 'mz-tip'});
+        l.on('mouseover', function () {
+          l.setStyle({weight: 2.5, color: '#000000'});
+          if (!o.canvas && l.bringToFront) { l.bringToFront(); }
+        });
+        l.on('mouseout', function () { l.setStyle(styleOf(f.properties.i)); });
+        l.on('click', function () { sendNow(l.toGeoJSON()); });
+      }
+    }).addTo(map);
+
+    var overlays = {};
+    overlays[heads.layer] = layer;
+    if (o.outlines) {
+      overlays[heads.outlines] = L.geoJSON(o.outlines, {
+        pane: 'mzOutlines', interactive: false, renderer: renderer(o.canvas, 'mzOutlines'),
+        style: function () { return {color: '#222222', weight: 2.2, opacity: 1, fill: false}; }
+      }).addTo(map);
+    }
+
+    // Facility markers: made once, shown per style (classes); their group is on the map from the
+    // start so streamlit-folium's click handler reaches every marker later added to it.
+    var markers = [];
+    var facilityGroup = L.featureGroup().addTo(map);
+    if (o.facilities) {
+      var kinds = o.facilities.classes, states = o.facilities.states;
+      var pointRenderer = o.canvas ? mainRenderer : renderer(false, 'mzPoints');
+      var made = L.geoJSON(o.facilities, {
+        pointToLayer: function (f, ll) {
+          return L.circleMarker(ll, {renderer: pointRenderer, pane: o.canvas ? 'overlayPane' : 'mzPoints', radius: 4.5,
+                                     weight: 1, color: '#ffffff', fillColor: kinds[f.properties.c].color, fillOpacity: 0.95,
+                                     opacity: 1});
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(table([[heads.facility, p.name], [heads.facilityClass, kinds[p.c].name],
+                               [heads.facilityState, states[p.s]]]), {sticky: false, direction: 'auto', className: 'mz-tip'});
+          l.on('mouseover', function () { l.setStyle({weight: 3, color: '#000000'}); });
+          l.on('mouseout', function () { l.setStyle({weight: 1, color: '#ffffff'}); });
+          l.on('click', function () { sendNow(l.toGeoJSON()); });
+          l.classId = kinds[p.c].id;
+          markers.push(l);
+        }
+      });
+      made.clearLayers();
+    }
+    overlays[heads.facilities] = facilityGroup;
+    var serviceGroup = L.featureGroup().addTo(map);
+    var plannedGroup = L.featureGroup().addTo(map);
+
+    // Township labels from `labelZoom`, only those in view (at most MAX_LABELS).
+    var labels = L.layerGroup();
+    function updateLabels() {
+      if (!township || o.labelZoom === null || o.labelZoom === undefined) { return; }
+      labels.clearLayers();
+      if (map.getZoom() < o.labelZoom) { map.removeLayer(labels); return; }
+      var b = map.getBounds().pad(0.05), n = 0, feats = o.data.features;
+      for (var i = 0; i < feats.length && n < MAX_LABELS; i++) {
+        var lp = feats[i].properties.lp;
+        if (!lp) { continue; }
+        var ll = L.latLng(lp[1], lp[0]);
+        if (!b.contains(ll)) { continue; }
+        labels.addLayer(L.marker(ll, {pane: 'mzLabels', interactive: false, keyboard: false,
+          icon: L.divIcon({className: 'mz-label', html: '<span>' + feats[i].properties.name + '</span>', iconSize: null})}));
+        n += 1;
+      }
+      labels.addTo(map);
+    }
+    map.on('zoomend moveend', updateLabels);
+    map.whenReady(updateLabels);
+    if (township && o.labelZoom !== null && o.labelZoom !== undefined) { overlays[heads.labels] = labels; }
+
+    function setFacilities(classes) {
+      facilityGroup.clearLayers();
+      if (classes === undefined) { return; }
+      var wanted = null;
+      if (classes !== null) {
+        wanted = {};
+        classes.forEach(function (c) { wanted[c] = true; });
+      }
+      markers.forEach(function (m) {
+        if (wanted === null || wanted[m.classId]) { facilityGroup.addLayer(m); }
+      });
+    }
+    function setPlanned(sites) {
+      plannedGroup.clearLayers();
+      (sites || []).forEach(function (s) {
+        L.marker([s.lat, s.lng], {icon: L.divIcon({html: s.html, className: '', iconSize: [19, 19], iconAnchor: [9, 9]})})
+          .bindTooltip(s.tip, {className: 'mz-tip', direction: 'auto'}).addTo(plannedGroup);
+      });
+    }
+    function setService(service) {
+      serviceGroup.clearLayers();
+      if (!service) { return; }
+      serviceGroup.addLayer(L.geoJSON(service.data, {
+        pane: 'mzService', interactive: false, renderer: renderer(false, 'mzService'),
+        style: function () { return {fillColor: service.color, color: service.color, weight: 1, fillOpacity: 0.15, opacity: 0.6}; }
+      }));
+    }
+
+    function apply(style) {
+      if (!style || style.layer !== o.layerId) { return false; }
+      var current = state.style;
+      if (current && style.seq !== undefined && current.seq !== undefined && style.seq < current.seq) { return false; }
+      state.style = style;
+      if (current && style.id !== undefined && style.id === current.id) { return true; }
+      layer.eachLayer(function (l) { l.setStyle(styleOf(l.feature.properties.i)); });
+      setFacilities(style.classes);
+      setPlanned(style.planned);
+      setService(style.service);
+      if (map.__mzSetLegend) { map.__mzSetLegend(style.legend || ''); }
+      if (!state.fitted && map.__mzFitArea) { state.fitted = true; map.__mzFitArea(); }
+      window.__mzStyled = true;
+      window.__mzStyleCount = (window.__mzStyleCount || 0) + 1;
+      return true;
+    }
+
+    if (o.planned) { overlays[heads.planned] = plannedGroup; }
+    overlays[heads.service] = serviceGroup;
+    L.control.layers(null, overlays, {collapsed: true}).addTo(map);
+
+    window.__mzLayer = layer;
+    window.__mzFacilities = facilityGroup;
+    window.__mzLayerKind = o.kind;
+    window.__mzLayerId = o.layerId;
+    window.__mzMapKey = o.key;
+    window.__mzApplyStyle = apply;
+    // The page's latest style for this map: applied when it changes. The page's script also calls
+    // apply directly; this look every 200 ms covers a frame that loads while the page is between
+    // views (the style may arrive before or after the frame).
+    function latest() {
+      try {
+        return window.parent && window.parent !== window && window.parent.__mzMapStyle ? window.parent.__mzMapStyle[o.key] : null;
+      } catch (e) { return null; }
+    }
+    var seen = null;
+    function look() {
+      var s = latest();
+      if (s && s !== seen) {
+        seen = s;
+        if (s !== state.style) { apply(s); }
+      }
+    }
+    if (o.inline) { apply(o.inline); } else { look(); window.setInterval(look, 200); }
+    return apply;
+  }
+
+  window.MzCoverage = {create: create, table: table, decode: decode};
+}());
