@@ -121,7 +121,11 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
             page.mouse.click(x, y)
             page.get_by_text("所属乡镇(街道)").wait_for(timeout=30000)
             panel = page.locator(".st-key-map_details").inner_text()
-            tooltip_after_click = frame.locator(".leaflet-tooltip").count()
+            for _ in range(30):  # the click closes the tooltip (after the rerun's restyle on a loaded machine)
+                tooltip_after_click = frame.locator(".leaflet-tooltip").count()
+                if tooltip_after_click == 0:
+                    break
+                page.wait_for_timeout(100)
             page.screenshot(path=str(tmp_path / "map_facility.png"))
         except Exception:
             page.screenshot(path=str(tmp_path / "map_failure.png"), full_page=True)
