@@ -115,6 +115,7 @@ def test_a_city_plan_on_a_province_s_data_speaks_for_the_city():
     assert restrict_to_area(whole, "31") is whole  # no district of the data in the plan's area: left as it is
 
 
+@pytest.mark.slow
 def test_cli_compute_with_a_city_plan_on_wider_data(tmp_path):
     """`compute --plan 十堰` on 十堰's townships plus another city's: coverage.csv speaks for 十堰 only."""
     from coverage.__main__ import main

@@ -293,6 +293,7 @@ def test_indicators_page_shows_a_capacity_target_in_beds():
     assert any("床位数 ÷ 老年人口" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
     """A 乡镇人口表 saved in the workspace (as 数据 saves it) is joined by code on every read: 总览's
     每千名老年人 card uses its 60+ total, and 数据 names the table; a table that no longer fits
@@ -324,6 +325,7 @@ def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
     assert department.population_file("population", as_of=earlier) is not None
 
 
+@pytest.mark.slow
 def test_indicators_per_city_when_the_data_spans_several(empty_workspace):
     """Townships of two cities: 指标 offers 市(州) and 区县, shows one row per city with the
     city's name, and the Excel has a sheet per level."""

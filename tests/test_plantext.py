@@ -251,6 +251,7 @@ def test_docx_table_cells_become_lines():
     assert list(rows["target_value"]) == [1.0, 0.6] and list(rows["binding"]) == ["约束性", "约束性"]
 
 
+@pytest.mark.slow
 def test_pdf_gives_the_same_proposals_as_text():
     from fpdf import FPDF
 

@@ -12,6 +12,8 @@ from store import open_store
 from store.workspace import EDIT_COLUMNS, StoreWorkspace, facility_edits
 from tests.test_pages import APP, empty_workspace, navigation_as_on_a_running_server  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.slow  # AppTest runs on a store holding the demo (still run by .ci/run)
+
 
 @pytest.fixture
 def department(empty_workspace):  # noqa: F811
