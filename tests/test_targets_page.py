@@ -7,11 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from coverage.catalog import load_classes, load_targets, validate_targets
 from coverage.errors import CatalogError, PlanTextError
-from geodata import workspace
 from plantext import propose_targets, read_plan_text, review
-from tests.conftest import ROOT
+from tests.test_pages import empty_workspace, navigation_as_on_a_running_server, run_page  # noqa: F401 (fixtures)
 
-APP = str(ROOT / "app.py")
 CLASSES = load_classes()
 TEXT_MODE = "从规划文本提取"
 PLAN_TEXT = (
@@ -20,34 +18,6 @@ PLAN_TEXT = (
     "截至2020年底，乡镇（街道）范围具备综合功能的养老服务机构覆盖率为35%。\n"
     "全市养老床位数达到2.8万张。\n"
 )
-
-
-def run_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
-@pytest.fixture(autouse=True)
-def navigation_as_on_a_running_server(monkeypatch):
-    """Every run goes through app.py's `st.navigation`, as on a server once app.py has run (see
-    tests/test_pages.py for why)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
-def empty_workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("MZ_WORKSPACE", str(tmp_path / "ws"))
-    return tmp_path / "ws"
 
 
 def text_mode() -> AppTest:
