@@ -51,3 +51,27 @@ def qingdao_path():
     if not QINGDAO.exists():
         pytest.skip("../shared/data/qingdao-osm is absent")
     return QINGDAO
+
+
+def target_row(tid, cls, level="乡镇(街道)", value=0.6, measure="coverage") -> dict:
+    """One plan-target row (catalogue columns) for hand-built cases."""
+    return {"target_id": tid, "plan": "测试", "indicator": f"指标{tid}", "facility_class": cls, "measure": measure,
+            "unit_level": level, "target_value": value, "target_year": 2025, "binding": "预期性",
+            "source_seed": "", "source_ref": "", "source_quote": "", "note": ""}
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The built-in demo (十堰) read as the CLI reads it and evaluated on the 十堰 plan:
+    (units, facilities, targets, assigned, CoverageResult). Shared: treat as read-only."""
+    from coverage.__main__ import load_inputs, plan_for_data
+    from coverage.catalog import load_classes, load_targets
+    from coverage.evaluate import evaluate_layers
+    from geodata.demo import load_demo
+
+    classes = load_classes()
+    u, f = load_demo()
+    units, fac, *_ = load_inputs(u, f, classes)
+    targets, _ = plan_for_data(load_targets(classes=classes), "十堰", units["code"])
+    assigned, res = evaluate_layers(units, fac, targets, classes)
+    return units, fac, targets, assigned, res

@@ -3,23 +3,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coverage.__main__ import load_inputs, plan_for_data
-from coverage.catalog import load_classes, load_targets
+from coverage.catalog import load_classes
 from coverage.errors import CoverageError
-from coverage.evaluate import AREA_CODE, evaluate_layers
+from coverage.evaluate import AREA_CODE
 from coverage.incremental import LiveCoverage
 from coverage.scenarios import coverage_from_counts, state_from_result
-from geodata.demo import load_demo
 
 CLASSES = load_classes()
 
 
 @pytest.fixture(scope="module")
-def state():
-    u, f = load_demo()
-    units, fac, *_ = load_inputs(u, f, CLASSES)
-    targets, _ = plan_for_data(load_targets(classes=CLASSES), "十堰", units["code"])
-    _, res = evaluate_layers(units, fac, targets, CLASSES)
+def state(demo):
+    units, _, targets, _, res = demo
     return state_from_result(units, targets, CLASSES, res)
 
 

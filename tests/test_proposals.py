@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from coverage.__main__ import load_inputs, main, plan_for_data
+from coverage.__main__ import main
 from coverage.assign import assign_facilities
-from coverage.catalog import load_classes, load_targets
+from coverage.catalog import load_classes
 from coverage.evaluate import (
     AREA_CODE,
     COUNTY_LEVELS,
@@ -16,16 +16,13 @@ from coverage.evaluate import (
 )
 from coverage.proposals import PROPOSAL_COLUMNS, propose_sites
 from geodata.demo import load_demo
-from tests.conftest import facilities_at
+from tests.conftest import facilities_at, target_row
 
 CLASSES = load_classes()
 SWS = "social_work_station"
 
 
-def target(tid, cls, level="乡镇(街道)", value=0.6, measure="coverage"):
-    return {"target_id": tid, "plan": "测试", "indicator": f"指标{tid}", "facility_class": cls, "measure": measure,
-            "unit_level": level, "target_value": value, "target_year": 2025, "binding": "预期性",
-            "source_seed": "", "source_ref": "", "source_quote": "", "note": ""}
+target = target_row
 
 
 def propose(units, points, classes, targets, **kw):
@@ -141,15 +138,6 @@ def test_unknown_rank_is_a_planner_error(squares):
 
     with pytest.raises(CoverageError, match="排序方式"):
         propose(with_elderly(squares, [1] * 5), [(100, 100)], [SWS], [target("T1", SWS)], rank="nearest")
-
-
-@pytest.fixture(scope="module")
-def demo():
-    u, f = load_demo()
-    units, fac, *_ = load_inputs(u, f, CLASSES)
-    targets, _ = plan_for_data(load_targets(classes=CLASSES), "十堰", units["code"])
-    assigned, res = evaluate_layers(units, fac, targets, CLASSES)
-    return units, fac, targets, assigned, res
 
 
 @pytest.mark.parametrize("rank", ["elderly", "distance", "regional"])

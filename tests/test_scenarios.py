@@ -5,9 +5,8 @@ import pandas as pd
 from coverage.catalog import CAPACITY_MEASURES
 import pytest
 
-from coverage.__main__ import load_inputs, plan_for_data
 from coverage.assign import assign_facilities
-from coverage.catalog import load_classes, load_targets
+from coverage.catalog import load_classes
 from coverage.evaluate import AREA_CODE, evaluate, evaluate_layers
 from coverage.proposals import propose_sites
 from coverage.scenarios import (
@@ -19,17 +18,13 @@ from coverage.scenarios import (
     proposal_to_scenario,
     state_from_result,
 )
-from geodata.demo import load_demo
-from tests.conftest import facilities_at
+from tests.conftest import facilities_at, target_row
 
 CLASSES = load_classes()
 SWS = "social_work_station"
 
 
-def target(tid, cls, level="乡镇(街道)", value=0.6, measure="coverage"):
-    return {"target_id": tid, "plan": "测试", "indicator": f"指标{tid}", "facility_class": cls, "measure": measure,
-            "unit_level": level, "target_value": value, "target_year": 2025, "binding": "预期性",
-            "source_seed": "", "source_ref": "", "source_quote": "", "note": ""}
+target = target_row
 
 
 TARGETS = pd.DataFrame([
@@ -117,15 +112,6 @@ def test_bad_scenarios_are_planner_errors():
         make_scenario("类别", pd.DataFrame({"site_id": ["S1"], "facility_class": ["spaceport"], "unit_code": ["1"]}), CLASSES)
     with pytest.raises(ScenarioError, match="缺少列 facility_class"):
         make_scenario("列", pd.DataFrame({"site_id": ["S1"]}))
-
-
-@pytest.fixture(scope="module")
-def demo():
-    u, f = load_demo()
-    units, fac, *_ = load_inputs(u, f, CLASSES)
-    targets, _ = plan_for_data(load_targets(classes=CLASSES), "十堰", units["code"])
-    assigned, res = evaluate_layers(units, fac, targets, CLASSES)
-    return units, fac, targets, assigned, res
 
 
 def assert_same_coverage(incremental: pd.DataFrame, full: pd.DataFrame) -> None:
