@@ -267,14 +267,3 @@ def population_file(kind: str, root: Path | None = None) -> tuple[Path, dict] | 
         return None
     path = root / str(record["stored"])
     return (path, record) if path.exists() else None
-
-
-def remove_population_file(kind: str, root: Path | None = None) -> None:
-    """Stop using a saved population file (the file is kept beside as .bak)."""
-    root = root or workspace_dir()
-    found = population_file(kind, root)
-    data = state(root)
-    if found is not None:
-        found[0].replace(found[0].with_name(found[0].name + ".bak"))
-    data.pop(POPULATION_KINDS[kind][1], None)
-    _atomic_write(root / STATE_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
