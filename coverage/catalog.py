@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from coverage.errors import CatalogError
@@ -326,9 +327,10 @@ class StatusVocabulary:
 
     def canonical_series(self, raw: pd.Series, mapping: dict[str, str] | None = None) -> pd.Series:
         """`canonical` for a column, computed once per distinct value."""
-        text = raw.fillna("").astype(str)
-        lookup = {v: self.canonical(v, mapping) for v in text.unique()}
-        return text.map(lookup)
+        codes, distinct = pd.factorize(raw)  # a blank cell is code -1, read as ""
+        canonical = pd.Series([self.canonical(str(v), mapping) for v in distinct] + [self.canonical("", mapping)])
+        return pd.Series(canonical.to_numpy()[np.where(codes < 0, len(distinct), codes)], index=raw.index,
+                         dtype=canonical.dtype, name=raw.name)
 
 
 def load_statuses(path: Path | str = STATUSES_CSV) -> StatusVocabulary:

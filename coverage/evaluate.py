@@ -148,14 +148,12 @@ def evaluate(
     """
     all_units = units.reset_index(drop=True)  # with elderly_population when the layer has it
     units = units[["code", "name", "district_code", "district_name", "kind"]].astype(str).reset_index(drop=True)
-    in_ledger, counting = _ledger_and_counting(assigned, classes, config)
-    unit_counts = counting.groupby(["unit_code", "facility_class"]).size().rename("n").reset_index()
     districts = units.drop_duplicates("district_code")[["district_code", "district_name"]]
     districts = districts.sort_values("district_code").reset_index(drop=True)
-    ctx = _Context(units, districts, counting, unit_counts, config)
+    ctx = _Context(units, districts, assigned, classes, config)
+    in_ledger = ctx.in_ledger
 
     blocks: list[dict[str, list]] = []
-    unc_blocks: list[pd.DataFrame] = []
     for t in targets.itertuples(index=False):
         meta = {
             "target_id": t.target_id, "indicator": t.indicator, "facility_class": t.facility_class,
@@ -170,55 +168,106 @@ def evaluate(
         elif t.measure == "count":
             blocks.append(_count_rows(ctx, meta, float(t.target_value)))
         elif t.unit_level in COUNTY_LEVELS:
-            c, u = _county_rows(ctx, meta, float(t.target_value))
-            blocks.append(c)
-            unc_blocks.append(u)
+            blocks.append(_county_rows(ctx, meta, float(t.target_value)))
         else:
-            c, u = _township_rows(ctx, meta, float(t.target_value))
-            blocks.append(c)
-            unc_blocks.append(u)
+            blocks.append(_township_rows(ctx, meta, float(t.target_value)))
     capacity = targets["measure"].isin(CAPACITY_MEASURES).any() if len(targets) else False
     coverage = _frame(blocks, COVERAGE_COLUMNS + (CAPACITY_COLUMNS if capacity else []))
     if capacity:
         for col in ("value_unit", "no_data_reason", "data_note"):
             coverage[col] = coverage[col].fillna("")
-    unc_blocks = [u for u in unc_blocks if len(u)]
-    uncovered = (pd.concat(unc_blocks, ignore_index=True) if unc_blocks
-                 else pd.DataFrame([], columns=UNCOVERED_COLUMNS))
-    return CoverageResult(coverage=coverage, uncovered=uncovered, unit_counts=unit_counts,
+    return CoverageResult(coverage=coverage, uncovered=ctx.uncovered_frame(), unit_counts=ctx.unit_counts(),
                           excluded_units=excluded_units(units, targets, config))
 
 
-def _ledger_and_counting(assigned: pd.DataFrame, classes: ClassCatalog, config: CoverageConfig
-                         ) -> tuple[pd.Series, pd.DataFrame]:
-    """`facilities_in_ledger` and `counting_facilities` of `assigned`, from one `class_memberships`
-    of only the columns they read (a large ledger is not copied twice)."""
-    wanted = ["facility_id", "unit_code", "district_code", "facility_class", *FUNCTION_COLUMNS.values()]
-    members = class_memberships(assigned[[c for c in dict.fromkeys(wanted) if c in assigned.columns]], classes)
-    in_ledger = members["facility_class"].value_counts().reindex(classes.table["class_id"], fill_value=0).astype(int)
-    ok = assigned["status"].isin(COUNTED_STATUSES).to_numpy().copy()
-    ok &= operating_statuses(assigned, config).isin(config.counted_statuses).to_numpy()
-    counting = members[ok[members["row"].to_numpy()]]
-    return in_ledger, counting[["facility_id", "unit_code", "district_code", "facility_class"]].reset_index(drop=True)
-
-
 class _Context:
-    """What every target of one `evaluate` call shares: the units, districts (sorted by code), the
-    counting facilities and, computed once per level or class when first asked for, the units a
-    level counts with their district positions, the county pools and the covered townships."""
+    """What every target of one `evaluate` call shares, as integer positions so a target costs array
+    operations, not string comparisons or copies of the ledger.
 
-    def __init__(self, units, districts, counting, unit_counts, config):
-        self.units, self.districts, self.counting, self.config = units, districts, counting, config
+    The ledger's class, township and district columns are factorized once; `class_memberships`'
+    rule (a facility stands for its class and, with every qualifying function flag, for the
+    function-defined class of its group) and `counting_facilities`' filter are applied to those
+    codes. Computed once per level or class when first asked for: the units a level counts with
+    their district positions, the county pools, the covered units and districts of a class.
+    Uncovered units are collected as positions and become one table at the end (`uncovered_frame`)."""
+
+    def __init__(self, units, districts, assigned, classes: ClassCatalog, config: CoverageConfig):
+        self.units, self.districts, self.config = units, districts, config
         self.district_index = pd.Index(districts["district_code"])
-        self._pools: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        #: row names of the coverage table: the districts, then the whole area
+        self.names = pd.concat([districts, pd.DataFrame({"district_code": [AREA_CODE], "district_name": [AREA_NAME]})],
+                               ignore_index=True)
+        n = len(assigned)
+        # the class each facility stands for: its own, plus function-defined classes (class_memberships)
+        cls, values = pd.factorize(assigned["facility_class"])
+        class_values = list(values)
+        groups = classes.groups
+        member_rows, member_cls = [np.arange(n)], [cls]
+        for class_id in classes.table["class_id"]:
+            needed = classes.qualifying_functions(class_id)
+            cols = [FUNCTION_COLUMNS[f] for f in needed if f in FUNCTION_COLUMNS]
+            if not needed or len(cols) != len(needed) or not set(cols) <= set(assigned.columns):
+                continue
+            # per distinct class (the last entry stands for a blank class): same group, not itself
+            same_group = np.array([groups.get(c) == groups[class_id] and c != class_id for c in class_values] + [False])
+            flags = assigned[cols].fillna(False).astype(bool).all(axis=1).to_numpy()
+            extra = np.flatnonzero(same_group[cls] & flags)
+            if class_id not in class_values:
+                class_values.append(class_id)
+            member_rows.append(extra)
+            member_cls.append(np.full(len(extra), class_values.index(class_id)))
+        rows, kinds = np.concatenate(member_rows), np.concatenate(member_cls)
+        self._class_values = pd.Index(class_values)
+        self._class_pos = {c: i for i, c in enumerate(class_values)}
+        known = kinds >= 0
+        ledger = pd.Series(np.bincount(kinds[known], minlength=len(class_values)), index=self._class_values)
+        #: `facilities_in_ledger`: facilities of each class before any filter
+        self.in_ledger = ledger.reindex(classes.table["class_id"], fill_value=0).astype(int)
+        # counting_facilities: assigned to a unit and in a counted operating status
+        ok = assigned["status"].isin(COUNTED_STATUSES).to_numpy().copy()
+        ok &= operating_statuses(assigned, config).isin(config.counted_statuses).to_numpy()
+        keep = ok[rows] & known
+        rows, self._fac_class = rows[keep], kinds[keep]
+        # township and district of each counting facility, as positions (-1: none / not among the units)
+        unit_codes, unit_values = pd.factorize(assigned["unit_code"], sort=True)
+        self._fac_unit_code = unit_codes[rows]
+        self._unit_values = pd.Index(list(unit_values))  # typed as a group-by's keys are
+        # codes may repeat in a layer that was not cleaned: a unit is covered when its code is
+        self._unit_code_pos, unique_codes = pd.factorize(units["code"])
+        self._n_codes = len(unique_codes)
+        lookup = np.append(pd.Index(unique_codes).get_indexer(unit_values), -1)
+        self._fac_unit = lookup[self._fac_unit_code]
+        district_codes, district_values = pd.factorize(assigned["district_code"])
+        lookup = np.append(self.district_index.get_indexer(district_values), -1)
+        self._fac_district = lookup[district_codes[rows]]
+        self._fac_has_district = district_codes[rows] >= 0
+        self._pools: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._unit_district: np.ndarray | None = None
         self._county: dict[str, pd.DataFrame] = {}
-        self._covered = unit_counts.groupby("facility_class")["unit_code"].unique()
+        self._of_class: dict = {}
+        self._uncovered: list[tuple[np.ndarray, object, object]] = []  # (lookup positions, target_id, indicator)
 
-    def pool(self, level: str) -> tuple[pd.DataFrame, np.ndarray]:
-        """The units a township-level target counts, and each one's position in `districts`."""
+    def unit_counts(self) -> pd.DataFrame:
+        """Counting facilities per (unit_code, facility_class), sorted by both: columns unit_code,
+        facility_class, n (as a group-by of the counting facilities gives)."""
+        has = self._fac_unit_code >= 0
+        order = np.argsort(np.asarray(self._class_values, dtype=object).astype(str), kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        k = max(len(order), 1)
+        keys, n = np.unique(self._fac_unit_code[has].astype(np.int64) * k + rank[self._fac_class[has]], return_counts=True)
+        return pd.DataFrame({"unit_code": self._unit_values.take(keys // k),
+                             "facility_class": self._class_values.take(order[keys % k]),
+                             "n": n.astype(np.int64)})
+
+    def pool(self, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (in `units`) of the units a township-level target counts, and each one's
+        position in `districts`."""
         if level not in self._pools:
-            pool = units_at_level(self.units, level, self.config)
-            self._pools[level] = (pool, self.district_index.get_indexer(pool["district_code"]))
+            if self._unit_district is None:
+                self._unit_district = self.district_index.get_indexer(self.units["district_code"])
+            at = units_at_level(self.units, level, self.config).index.to_numpy()
+            self._pools[level] = (at, self._unit_district[at])
         return self._pools[level]
 
     def county_pool(self, level: str) -> pd.DataFrame:
@@ -228,9 +277,59 @@ class _Context:
             self._county[level] = pool if len(pool) else self.districts.iloc[0:0]
         return self._county[level]
 
-    def covered_codes(self, facility_class) -> np.ndarray:
-        """Codes of the units with at least one counting facility of the class."""
-        return self._covered.get(facility_class, np.array([], dtype=object))
+    def _class_rows(self, facility_class) -> np.ndarray:
+        """Positions of the counting facilities of a class."""
+        k = self._class_pos.get(facility_class)
+        return np.flatnonzero(self._fac_class == k) if k is not None else np.array([], dtype=np.intp)
+
+    def covered_units(self, facility_class) -> np.ndarray:
+        """Per unit (row of `units`): True when its code has a counting facility of the class."""
+        key = ("units", facility_class)
+        if key not in self._of_class:
+            at = self._fac_unit[self._class_rows(facility_class)]
+            covered = np.zeros(self._n_codes, dtype=bool)
+            covered[at[at >= 0]] = True
+            self._of_class[key] = covered[self._unit_code_pos]
+        return self._of_class[key]
+
+    def facilities_per_district(self, facility_class) -> tuple[np.ndarray, int]:
+        """Counting facilities of a class per district (position in `districts`), and in all
+        (facilities whose district is not among the units' included)."""
+        key = ("districts", facility_class)
+        if key not in self._of_class:
+            rows = self._class_rows(facility_class)
+            at = self._fac_district[rows]
+            self._of_class[key] = (np.bincount(at[at >= 0], minlength=len(self.districts)),
+                                   int(self._fac_has_district[rows].sum()))
+        return self._of_class[key]
+
+    def add_uncovered_units(self, positions: np.ndarray, meta: dict) -> None:
+        if len(positions):
+            self._uncovered.append((positions, meta["target_id"], meta["indicator"]))
+
+    def add_uncovered_districts(self, positions: np.ndarray, meta: dict) -> None:
+        if len(positions):
+            self._uncovered.append((positions + len(self.units), meta["target_id"], meta["indicator"]))
+
+    def uncovered_frame(self) -> pd.DataFrame:
+        """One row per (target, uncovered unit or district), in target order, then unit order."""
+        if not self._uncovered:
+            return pd.DataFrame([], columns=UNCOVERED_COLUMNS)
+        u, d = self.units, self.districts
+        lookup = {"district_code": u["district_code"], "district_name": u["district_name"], "unit_code": u["code"],
+                  "unit_name": u["name"], "unit_kind": u["kind"]}
+        if any(p.max() >= len(u) for p, _, _ in self._uncovered):  # county targets: the district is the unit
+            county = {"district_code": d["district_code"], "district_name": d["district_name"],
+                      "unit_code": d["district_code"], "unit_name": d["district_name"],
+                      "unit_kind": pd.Series("县(市、区)", index=d.index, dtype=u["kind"].dtype)}
+            lookup = {k: pd.concat([v, county[k]], ignore_index=True) for k, v in lookup.items()}
+        positions = np.concatenate([p for p, _, _ in self._uncovered])
+        lengths = [len(p) for p, _, _ in self._uncovered]
+        out = {k: v.take(positions).reset_index(drop=True) for k, v in lookup.items()}
+        for col, i in (("target_id", 1), ("indicator", 2)):
+            values = pd.Series([entry[i] for entry in self._uncovered])
+            out[col] = values.take(np.repeat(np.arange(len(lengths)), lengths)).reset_index(drop=True)
+        return pd.DataFrame(out, columns=UNCOVERED_COLUMNS)
 
 
 def _columns(rows: list[dict]) -> dict[str, list]:
@@ -239,11 +338,48 @@ def _columns(rows: list[dict]) -> dict[str, list]:
     return {k: [r.get(k, np.nan) for r in rows] for k in keys}
 
 
-def _frame(blocks: list[dict[str, list]], columns: list[str]) -> pd.DataFrame:
-    """One table from column blocks, typed as a DataFrame built from the same rows as dicts."""
-    blocks = [b for b in blocks if b and len(next(iter(b.values())))]
+#: Columns of a rate or count block held as arrays (`_Block`), in `COVERAGE_COLUMNS`.
+_ARRAY_COLUMNS = ("units_total", "units_covered", "rate", "target_rate", "target_value", "units_needed", "met")
+
+
+@dataclass
+class _Block:
+    """The rows of one coverage or count target as arrays: `at` are positions in `names` (the
+    districts, then the whole area), `values` the `_ARRAY_COLUMNS`, `missing` where a column is
+    <NA> (count targets have no per-district target)."""
+
+    meta: dict
+    names: pd.DataFrame
+    at: np.ndarray
+    values: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def as_lists(self) -> dict[str, list]:
+        """The block as columns of Python values (the form capacity rows take)."""
+        out = {"district_code": self.names["district_code"].take(self.at).tolist(),
+               "district_name": self.names["district_name"].take(self.at).tolist()}
+        out.update({k: [v] * len(self) for k, v in self.meta.items()})
+        for col in _ARRAY_COLUMNS:
+            values = self.values[col].tolist()
+            if col in self.missing:
+                values = [pd.NA if m else v for v, m in zip(values, self.missing[col].tolist())]
+            out[col] = values
+        return out
+
+
+def _frame(blocks: list, columns: list[str]) -> pd.DataFrame:
+    """One table from the targets' blocks (`_Block` or columns as lists), typed as a DataFrame
+    built from the same rows as dicts. Array blocks alone are joined by array operations; with
+    capacity rows (lists) among them every block is turned into lists first."""
+    blocks = [b for b in blocks if _rows(b)]
     if not blocks:
         return pd.DataFrame([], columns=columns)
+    if all(isinstance(b, _Block) for b in blocks):
+        return _frame_of_arrays(blocks, columns)
+    blocks = [b.as_lists() if isinstance(b, _Block) else b for b in blocks]
     data = {}
     for col in columns:
         values: list = []
@@ -253,23 +389,47 @@ def _frame(blocks: list[dict[str, list]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns)
 
 
-def _rate_block(codes: list, names: list, meta: dict, total: np.ndarray, covered: np.ndarray,
-                target_rate: float) -> dict[str, list]:
-    """Coverage rows (as columns) of one target from the units and covered units of each district
-    (and the area), counted for all districts at once: rate, units_needed (`units_needed`, exact),
-    met."""
-    total_l, covered_l = total.tolist(), covered.tolist()
-    needed = [units_needed(target_rate, a, b) for a, b in zip(total_l, covered_l)]
-    n = len(codes)
-    block = {"district_code": list(codes), "district_name": list(names)}
-    block.update({k: [v] * n for k, v in meta.items()})
-    block.update({
-        "units_total": [int(a) for a in total_l], "units_covered": [int(b) for b in covered_l],
-        "rate": [b / a if a else np.nan for a, b in zip(total_l, covered_l)],
-        "target_rate": [target_rate] * n, "target_value": [target_rate] * n, "units_needed": needed,
-        "met": [k == 0 for k in needed],
-    })
-    return block
+def _rows(block) -> int:
+    return len(block) if isinstance(block, _Block) else len(next(iter(block.values()))) if block else 0
+
+
+def _frame_of_arrays(blocks: list[_Block], columns: list[str]) -> pd.DataFrame:
+    """`_frame` of array blocks: names and target columns taken by position, numbers concatenated;
+    a column with <NA> anywhere is of Python objects, as a DataFrame of the rows would have it."""
+    names = blocks[0].names
+    at = np.concatenate([b.at for b in blocks])
+    data = {"district_code": names["district_code"].take(at).reset_index(drop=True),
+            "district_name": names["district_name"].take(at).reset_index(drop=True)}
+    metas = pd.DataFrame([b.meta for b in blocks])
+    which = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+    for col in metas.columns:
+        data[col] = metas[col].take(which).reset_index(drop=True)
+    for col in _ARRAY_COLUMNS:
+        values = np.concatenate([b.values[col] for b in blocks])
+        if any(col in b.missing for b in blocks):
+            missing = np.concatenate([b.missing.get(col, np.zeros(len(b), dtype=bool)) for b in blocks])
+            values = values.astype(object)
+            values[missing] = pd.NA
+        data[col] = values
+    return pd.DataFrame(data, columns=columns)
+
+
+def _rate_block(names: pd.DataFrame, at: np.ndarray, meta: dict, total: np.ndarray, covered: np.ndarray,
+                target_rate: float) -> _Block:
+    """Coverage rows of one target from the units and covered units of each district (and the
+    area), counted for all districts at once: rate, units_needed (`units_needed`, exact), met."""
+    total, covered = np.asarray(total, dtype=np.int64), np.asarray(covered, dtype=np.int64)
+    distinct, inverse = np.unique(total, return_inverse=True)
+    required = np.array([units_needed(target_rate, int(t), 0) for t in distinct], dtype=np.int64)
+    needed = np.maximum(0, required[inverse.reshape(-1)] - covered)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(total > 0, covered / np.where(total > 0, total, 1), np.nan)
+    n = len(at)
+    return _Block(meta, names, at, {
+        "units_total": total, "units_covered": covered, "rate": rate.astype(float),
+        "target_rate": np.full(n, target_rate, dtype=float), "target_value": np.full(n, target_rate, dtype=float),
+        "units_needed": needed, "met": needed == 0,
+    }, {})
 
 
 #: Unit levels evaluated per county-level district rather than per township.
@@ -300,24 +460,18 @@ def excluded_units(units: pd.DataFrame, targets: pd.DataFrame, config: CoverageC
     }, columns=EXCLUDED_COLUMNS).reset_index(drop=True)
 
 
-def _township_rows(ctx: _Context, meta: dict, target_rate: float) -> tuple[dict[str, list], pd.DataFrame]:
-    """Per district with units of the level (in code order), then the area; and the uncovered units."""
+def _township_rows(ctx: _Context, meta: dict, target_rate: float) -> dict[str, list]:
+    """Per district with units of the level (in code order), then the area; the uncovered units go
+    to `ctx`."""
     pool, dpos = ctx.pool(meta["level"])
-    is_cov = pool["code"].isin(ctx.covered_codes(meta["facility_class"])).to_numpy()
+    is_cov = ctx.covered_units(meta["facility_class"])[pool]
     n_districts = len(ctx.districts)
     total = np.bincount(dpos, minlength=n_districts)
     covered = np.bincount(dpos[is_cov], minlength=n_districts)
     has = np.flatnonzero(total > 0)  # a district with no unit of this level (e.g. no 街道) has no row
-    d = ctx.districts.iloc[has]
-    codes = d["district_code"].tolist() + [AREA_CODE]
-    names = d["district_name"].tolist() + [AREA_NAME]
-    rows = _rate_block(codes, names, meta, np.append(total[has], len(pool)), np.append(covered[has], int(is_cov.sum())),
-                       target_rate)
-    unc = pool[~is_cov]
-    unc = pd.DataFrame({"district_code": unc["district_code"], "district_name": unc["district_name"],
-                        "unit_code": unc["code"], "unit_name": unc["name"], "unit_kind": unc["kind"],
-                        "target_id": meta["target_id"], "indicator": meta["indicator"]}, columns=UNCOVERED_COLUMNS)
-    return rows, unc
+    ctx.add_uncovered_units(pool[~is_cov], meta)
+    return _rate_block(ctx.names, np.append(has, n_districts), meta, np.append(total[has], len(pool)),
+                       np.append(covered[has], int(is_cov.sum())), target_rate)
 
 
 def _is_functional_zone(name: str) -> bool:
@@ -336,42 +490,31 @@ def county_pool(districts: pd.DataFrame, level: str, config: CoverageConfig = Co
     return pool
 
 
-def _county_rows(ctx: _Context, meta: dict, target_rate: float) -> tuple[dict[str, list], pd.DataFrame]:
-    """One row per county-level district the level counts (1 unit each), then the area; and the
-    districts without a facility of the class."""
-    counting = ctx.counting
-    with_fac = counting.loc[counting["facility_class"] == meta["facility_class"], "district_code"].unique()
+def _county_rows(ctx: _Context, meta: dict, target_rate: float) -> dict[str, list]:
+    """One row per county-level district the level counts (1 unit each), then the area; the
+    districts without a facility of the class go to `ctx`."""
+    per_district, _ = ctx.facilities_per_district(meta["facility_class"])
     pool = ctx.county_pool(meta["level"])
-    covered = pool["district_code"].isin(with_fac).to_numpy().astype(int)
-    codes = pool["district_code"].tolist() + [AREA_CODE]
-    names = pool["district_name"].tolist() + [AREA_NAME]
+    at = pool.index.to_numpy()  # positions in ctx.districts
+    covered = (per_district[at] > 0).astype(int)
     total = np.append(np.ones(len(pool), dtype=int), len(pool))
-    rows = _rate_block(codes, names, meta, total, np.append(covered, int(covered.sum())), target_rate)
-    unc = pool[covered == 0]
-    unc = pd.DataFrame({"district_code": unc["district_code"], "district_name": unc["district_name"],
-                        "unit_code": unc["district_code"], "unit_name": unc["district_name"], "unit_kind": "县(市、区)",
-                        "target_id": meta["target_id"], "indicator": meta["indicator"]}, columns=UNCOVERED_COLUMNS)
-    return rows, unc
+    ctx.add_uncovered_districts(at[covered == 0], meta)
+    return _rate_block(ctx.names, np.append(at, len(ctx.districts)), meta, total, np.append(covered, int(covered.sum())),
+                       target_rate)
 
 
-def _count_rows(ctx: _Context, meta: dict, target_count: float) -> dict[str, list]:
+def _count_rows(ctx: _Context, meta: dict, target_count: float) -> _Block:
     """Facilities per district (no target of their own), then the area against the count."""
-    counting = ctx.counting
-    n_by_district = counting[counting["facility_class"] == meta["facility_class"]].groupby("district_code").size()
-    per = n_by_district.reindex(ctx.districts["district_code"], fill_value=0).astype(int).tolist()
-    n = int(n_by_district.sum())
+    per_district, n = ctx.facilities_per_district(meta["facility_class"])
     needed = max(0, math.ceil(round(target_count, 9)) - n)
-    k = len(per)
-    block = {"district_code": ctx.districts["district_code"].tolist() + [AREA_CODE],
-             "district_name": ctx.districts["district_name"].tolist() + [AREA_NAME]}
-    block.update({key: [v] * (k + 1) for key, v in meta.items()})
-    block.update({
-        "units_total": [pd.NA] * (k + 1), "units_covered": per + [n],
-        "rate": [np.nan] * k + [n / target_count if target_count else np.nan],
-        "target_rate": [np.nan] * k + [1.0], "target_value": [np.nan] * k + [target_count],
-        "units_needed": [pd.NA] * k + [needed], "met": [pd.NA] * k + [needed == 0],
-    })
-    return block
+    k = len(per_district)
+    blank = np.append(np.ones(k, dtype=bool), False)  # <NA> on the districts, figures on the area row
+    return _Block(meta, ctx.names, np.arange(k + 1), {
+        "units_total": np.zeros(k + 1, dtype=np.int64), "units_covered": np.append(per_district, n).astype(np.int64),
+        "rate": np.append(np.full(k, np.nan), n / target_count if target_count else np.nan),
+        "target_rate": np.append(np.full(k, np.nan), 1.0), "target_value": np.append(np.full(k, np.nan), target_count),
+        "units_needed": np.append(np.zeros(k, dtype=np.int64), needed), "met": np.append(np.zeros(k, dtype=bool), needed == 0),
+    }, {"units_total": np.ones(k + 1, dtype=bool), "units_needed": blank, "met": blank})
 
 
 #: Status of a township for one coverage target (map colours, details), with its Chinese label.

@@ -27,7 +27,7 @@ KEY_SECRETS = ("tianditu_key",)
 HIDE_STYLE_CSS = "<style>.st-key-mz_map_style { display: none; }</style>"
 
 
-@st.cache_data(show_spinner="正在准备地图图层…", max_entries=32)
+@st.cache_resource(show_spinner="正在准备地图图层…", max_entries=32)
 def _layer(data_key: tuple, scope: str, system: str, _units) -> MapLayer:
     return build_layer(_units, scope, system=system)
 

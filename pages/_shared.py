@@ -124,9 +124,13 @@ def status_vocabulary() -> StatusVocabulary:
     return load_statuses()
 
 
-@st.cache_data(show_spinner="正在读取数据…", max_entries=4)
+@st.cache_resource(show_spinner="正在读取数据…", max_entries=4)
 def _read_dataset(units_key: tuple, facilities_key: tuple, system: str = "auto", mapping: tuple = (), population: tuple = ()):
     """(units, facilities ready for counting, unit report, facility report incl. preparation).
+
+    Held once per dataset and shared by every session and run, not copied (a national layer of
+    40,000 townships costs a second per copy): callers read it and never change it in place
+    (derive new frames; `tests/test_pages.py::test_pages_leave_the_shared_dataset_unchanged`).
 
     `population` (see `_population_key`): a saved 乡镇人口表 joined by township code
     (`geodata.population.join_population`); its report is the unit report's "population" entry,
@@ -424,8 +428,9 @@ def plan_targets(plan: str | None = None) -> pd.DataFrame:
     return t[t["plan"] == (plan or current_plan())]
 
 
-@st.cache_data(show_spinner="正在计算覆盖率…", max_entries=16)
+@st.cache_resource(show_spinner="正在计算覆盖率…", max_entries=16)
 def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) -> tuple[pd.DataFrame, CoverageResult]:
+    """(assigned, result), shared read-only like `_read_dataset`'s frames."""
     units, facilities, _, _ = _read_dataset(*data_key)
     assigned, result = evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
     if len(targets_frame):  # a city's plan on a province's townships speaks for the city (coverage.hierarchy)
@@ -521,7 +526,7 @@ def pct(x) -> str:
     return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"
 
 
-@st.cache_data(show_spinner="正在检查边界拓扑…", max_entries=4)
+@st.cache_resource(show_spinner="正在检查边界拓扑…", max_entries=4)
 def _topology(data_key: tuple):
     units = _read_dataset(*data_key)[0]
     return topology_problems(units)

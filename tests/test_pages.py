@@ -367,3 +367,62 @@ def test_server_config_is_hardened():
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["server"]["maxUploadSize"] * 2**20 == MAX_FILE_BYTES
+
+
+def _fingerprint(value) -> str:
+    """A digest of a cached value's content: frames by their cells (geometry as WKB), index, columns
+    and dtypes; dicts and lists by their JSON; CoverageResult by its tables."""
+    import dataclasses
+    import hashlib
+    import json
+
+    import geopandas as gpd
+
+    h = hashlib.sha256()
+    if isinstance(value, pd.DataFrame):
+        plain = pd.DataFrame(value.drop(columns=value.geometry.name)) if isinstance(value, gpd.GeoDataFrame) else value
+        h.update(repr((list(value.columns), [str(t) for t in value.dtypes], list(value.index))).encode())
+        h.update(pd.util.hash_pandas_object(plain.astype(str), index=True).to_numpy().tobytes())
+        if isinstance(value, gpd.GeoDataFrame):
+            h.update(b"".join(b"-" if g is None else g for g in value.geometry.to_wkb()))
+    elif dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            h.update(_fingerprint(getattr(value, field.name)).encode())
+    elif isinstance(value, (tuple, list)) and any(isinstance(v, pd.DataFrame) or dataclasses.is_dataclass(v) for v in value):
+        for v in value:
+            h.update(_fingerprint(v).encode())
+    else:
+        h.update(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+@pytest.mark.slow
+def test_pages_leave_the_shared_dataset_unchanged(empty_workspace):
+    """The loaded dataset and its evaluation are held once (st.cache_resource) and shared by every
+    session, not copied: every page, run in one session with its usual first interactions, leaves
+    them exactly as they were, and a later run gets the same objects back."""
+    from coverage.catalog import load_classes, load_targets
+    from geodata.demo import load_demo
+    from pages import _shared
+    from pages._shared import file_key
+
+    at = run_page("pages/overview.py")
+    plan = at.sidebar.selectbox[0].value
+    u, f = load_demo()
+    key = (file_key(u), file_key(f), "auto", (), ())
+    dataset = _shared._read_dataset(*key)
+    everything = load_targets(_shared.TARGETS_CSV, load_classes(_shared.CLASSES_CSV))
+    computed = _shared._compute(key, everything[everything["plan"] == plan], _shared.config())
+    before = [_fingerprint(v) for v in (*dataset, *computed)]
+    for page in [*PAGES, "pages/scenarios.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        if page == "pages/uncovered.py" or page == "pages/indicators.py":
+            for box in at.selectbox[:2]:
+                if len(box.options) > 1:
+                    box.select(box.options[-1]).run()
+                    assert not at.exception, (page, at.exception)
+    again = _shared._read_dataset(*key)
+    assert all(a is b for a, b in zip(again, dataset)), "the dataset was read again instead of shared"
+    assert _shared._compute(key, everything[everything["plan"] == plan], _shared.config())[1] is computed[1]
+    assert [_fingerprint(v) for v in (*dataset, *computed)] == before
