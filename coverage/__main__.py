@@ -79,12 +79,16 @@ def parse_field_map(pairs: list[str] | None) -> dict[str, str]:
 
 def load_inputs(units_path: Path, facilities_path: Path, classes, *, facility_crs: str = "auto",
                 units_crs: str | None = None, unit_fields: dict[str, str] | None = None,
-                facility_fields: dict[str, str] | None = None):
-    """Read and prepare both layers: (units, facilities, unit_report, facility_report, prepare_report)."""
+                facility_fields: dict[str, str] | None = None, units_read=None):
+    """Read and prepare both layers: (units, facilities, unit_report, facility_report, prepare_report).
+    `units_read(units)`, when given, is called as soon as the townships are read (to start work on
+    them beside the reading of the ledger)."""
     from geodata.clean import prepare_facilities  # noqa: PLC0415 (the CLI is an edge, like the pages)
     from geodata.io import read_facilities, read_units  # noqa: PLC0415
 
     units, unit_report = read_units(units_path, crs=units_crs, field_map=unit_fields)
+    if units_read is not None:
+        units_read(units)
     system = facility_crs.lower() if not facility_crs.upper().startswith("EPSG:") else facility_crs.upper()
     facilities, fac_report = read_facilities(facilities_path, None, classes, system=system, field_map=facility_fields)
     facilities, prep_report = prepare_facilities(facilities, units, system=system)
@@ -126,22 +130,29 @@ def compute(units_path: Path, facilities_path: Path, out: Path, *, plan: str | N
     """Run the whole computation and write the four outputs; return the quality summary. With
     `store` (a .gpkg path or postgresql:// URL) the layers, targets and mappings come from the store,
     as of `as_of` (a date or time) when given, instead of the files."""
-    classes = load_classes()
-    all_targets = load_targets(targets_path, classes)
-    if store is not None:
-        units, facilities, unit_report, fac_report, prep_report, all_targets, config = load_store_inputs(
-            store, classes, all_targets, config, as_of=as_of, targets_given=targets_path != TARGETS_CSV)
-    else:
-        units, facilities, unit_report, fac_report, prep_report = load_inputs(
-            units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
-            unit_fields=unit_fields, facility_fields=facility_fields)
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     from geodata.topology import topology_problems, topology_summary  # noqa: PLC0415
 
-    # the boundary check runs beside the evaluation and the writing (shapely releases the GIL)
+    classes = load_classes()
+    all_targets = load_targets(targets_path, classes)
+    # the boundary check runs beside the reading of the ledger, the evaluation and the writing, from
+    # the moment the townships are read (shapely releases the GIL)
     checking = ThreadPoolExecutor(max_workers=1)
-    topology = checking.submit(topology_problems, units)
+    started = []
+
+    def check(layer) -> None:
+        started.append(checking.submit(topology_problems, layer))
+
+    if store is not None:
+        units, facilities, unit_report, fac_report, prep_report, all_targets, config = load_store_inputs(
+            store, classes, all_targets, config, as_of=as_of, targets_given=targets_path != TARGETS_CSV)
+        check(units)
+    else:
+        units, facilities, unit_report, fac_report, prep_report = load_inputs(
+            units_path, facilities_path, classes, facility_crs=facility_crs, units_crs=units_crs,
+            unit_fields=unit_fields, facility_fields=facility_fields, units_read=check)
+    topology = started[0]
     targets, plan_reason = plan_for_data(all_targets, plan, units["code"])
     assigned, result = evaluate_layers(units, facilities, targets, classes, config=config)
     # a city's plan on a province's townships speaks for the city: its districts, its whole-area row

@@ -41,12 +41,14 @@ def quality_summary(assigned: pd.DataFrame, unit_report: dict | None = None, fac
     if "duplicate_of" in assigned.columns:
         dup = assigned[assigned["status"].eq("duplicate")]
         kept = assigned[assigned["status"].ne("duplicate")].drop_duplicates("facility_id")
-        names = dict(zip(kept["facility_id"].astype(str), kept["name"].astype(str)))
+        names = pd.Series(kept["name"].astype(str).to_numpy(), index=kept["facility_id"].astype(str).to_numpy())
+        names = names[~names.index.duplicated(keep="last")]  # of ids that read alike as text, the last (as a dict keeps)
+        kept_names = dup["duplicate_of"].astype(str).map(names).fillna("").tolist()
         summary["duplicates"] = [
             {"facility_id": str(r.facility_id), "name": str(r.name), "duplicate_of": str(r.duplicate_of),
-             "duplicate_of_name": names.get(str(r.duplicate_of), ""),
+             "duplicate_of_name": kept_name,
              "rule": DUPLICATE_RULES.get(str(getattr(r, "duplicate_rule", "")), str(getattr(r, "duplicate_rule", "")))}
-            for r in dup.itertuples(index=False)]
+            for r, kept_name in zip(dup.itertuples(index=False), kept_names)]
     if excluded_units is not None:
         summary["excluded_units"] = excluded_units.astype(str).to_dict("records")
     if facility_report:

@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from coverage.admin import township_kind
+from coverage.admin import township_kind, township_kinds
 from coverage.catalog import DATA_DIR, FUNCTION_COLUMNS, ClassCatalog, normalize_label
 from coverage.errors import (
     BoundaryValidationError, CRSError, FieldMappingError, InputFileError, UnsafeArchiveError,
@@ -421,11 +421,12 @@ def normalize_units(gdf: gpd.GeoDataFrame, report: ReadReport | None = None,
     else:
         names = _county_names()
         out["district_name"] = out["district_code"].map(lambda c: names.get(c[:6], c))
+    derived = township_kinds(out["name"], out["code"])
     if "kind" in cols:
-        given = gdf[cols["kind"]].astype(str).str.strip().to_numpy()
-        out["kind"] = [k if k in UNIT_KINDS else unit_kind(n, c) for k, n, c in zip(given, out["name"], out["code"])]
+        given = gdf[cols["kind"]].astype(str).str.strip()
+        out["kind"] = np.where(given.isin(UNIT_KINDS).to_numpy(), given.to_numpy(dtype=object), derived)
     else:
-        out["kind"] = [unit_kind(n, c) for n, c in zip(out["name"], out["code"])]
+        out["kind"] = derived
     for f in ("population", "elderly_population"):
         if f in cols:
             out[f] = pd.to_numeric(gdf[cols[f]], errors="coerce").to_numpy()

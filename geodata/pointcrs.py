@@ -313,10 +313,12 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
                  & np.isfinite(pd.to_numeric(facilities["y_raw"], errors="coerce").to_numpy(float))).sum())
     rows = detection_sample(facilities, sample_size)
     sampled = len(rows) < len(facilities)
+    unit_hint = district_hint = None
     if sampled:
         unit_hint, district_hint = hints(facilities.iloc[rows], units)
         if int((unit_hint.notna() | district_hint.notna()).sum()) < MIN_SAMPLE_HINTS:
             sampled = False  # too few addresses to judge by: every row, as the points inside decide
+            unit_hint = district_hint = None
         else:
             facilities = facilities.iloc[rows]
     x = facilities["x_raw"].to_numpy(float)
@@ -328,7 +330,8 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
             candidates = [f"EPSG:{epsg}"]
         else:
             candidates = ["wgs84", "gcj02", "bd09"]
-    unit_hint, district_hint = hints(facilities, units)
+    if unit_hint is None:
+        unit_hint, district_hint = hints(facilities, units)
     n_hint = int((unit_hint.notna() | district_hint.notna()).sum())
     rows = []
     codes = units["code"].astype(str).to_numpy()

@@ -354,3 +354,20 @@ def test_near_duplicates_equal_comparing_every_pair():
                     and fac["facility_id"].iloc[i] != fac["facility_id"].iloc[j]):
                 ref[j] = fac["facility_id"].iloc[i]
     assert got == ref and sum(r is not None for r in ref) > 10
+
+
+def test_township_kinds_of_a_layer_equal_one_at_a_time():
+    """`township_kinds` (column operations, each distinct ending decided once) gives `township_kind`
+    of every row: suffixes, bracketed notes, full-width text, code segments, bad and missing codes."""
+    from coverage.admin import township_kind, township_kinds
+
+    rng = np.random.default_rng(5)
+    pieces = ["镇", "乡", "街道", "林场", "农场", "区", "(新)", "（旧）", "办事处", "社区", " ", "ＡＢ", "管委会", "开发区"]
+    names = ["城关镇", "某镇(一)(二)", "ＡＢ镇 ", None, "开发区管委会", "红星农场（原）", "", "xx"]
+    codes = ["420302001", "420302 150", "42030212", None, "420302500123", "abc", "420302001", "420302399"]
+    for _ in range(2_000):
+        names.append("".join(rng.choice(list("东南西北中上下城关") + pieces, size=rng.integers(0, 6))) + rng.choice(pieces))
+        codes.append(str(rng.integers(10**8, 10**12)) if rng.random() < 0.9 else ["", None, "12ab34567890"][rng.integers(3)])
+    got = township_kinds(pd.Series(names), pd.Series(codes))
+    assert list(got) == [township_kind(n, c) for n, c in zip(names, codes)]
+    assert set(got) >= {"街道", "镇", "乡", "类似乡级单位", "其他"}
