@@ -248,6 +248,9 @@ class PointSystemDetection:
 #: Most facilities `detect_point_system` tests (those whose address names a place first): enough to
 #: tell systems 400-700 m apart by the township each point falls in, bounded at any ledger size.
 DETECTION_SAMPLE = 2_000
+#: Ledgers longer than this, with no address naming a place, are tested against the layer's outline
+#: (the count inside is all that decides) rather than township by township.
+OUTLINE_FROM = 5_000
 #: A sample naming fewer places than this is not used: without addresses only the count of points
 #: inside the layer can decide, and that needs every point (still vectorised, no address work).
 MIN_SAMPLE_HINTS = 200
@@ -336,6 +339,20 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     rows = []
     codes = units["code"].astype(str).to_numpy()
     districts = dict(zip(units["code"].astype(str), units["district_code"].astype(str)))
+    if not n_hint and len(facilities) > OUTLINE_FROM:
+        # nothing to match townships against: only the points inside the layer count, tested
+        # against its outline (one polygon, prepared) instead of township by township
+        from geodata.topology import layer_union  # noqa: PLC0415
+
+        outline = layer_union(units.to_crs(4326).geometry.to_numpy())
+        shapely.prepare(outline)
+        for system in candidates:
+            lon, lat = to_wgs84(x, y, system)
+            ok = points_in_china(lon, lat)
+            inside = int(shapely.intersects_xy(outline, np.asarray(lon)[ok], np.asarray(lat)[ok]).sum())
+            rows.append({"system": system, "label": POINT_SYSTEMS.get(system, system), "inside": inside,
+                         "township_match": 0, "district_match": 0, "with_hint": 0, "score": 0.01 * inside})
+        candidates = []
     for system in candidates:
         pts, _ = convert_points(facilities, system)
         idx = np.flatnonzero(pts.geometry.notna().to_numpy())

@@ -180,6 +180,25 @@ def test_detection_without_addresses_tests_every_point(system):
     pd.testing.assert_frame_equal(full.table, small.table)  # no sample: the points inside decide
 
 
+@pytest.mark.parametrize("system", ["wgs84", "gcj02", "bd09"])
+def test_detection_by_the_outline_counts_as_township_by_township(system, monkeypatch):
+    """A long ledger without addresses is tested against the layer's outline: the same points
+    inside, hence the same table and answer, as testing each township (gaps and a grid edge
+    included: the generated layer has a hole and points fall outside it)."""
+    import geodata.pointcrs as pointcrs
+
+    units = grid_layer(side=16)
+    units = units[~units.index.isin([40, 41, 57])]  # a hole inside the layer
+    fac = ledger(units, 3000, system, address_share=0.0)
+    monkeypatch.setattr(pointcrs, "OUTLINE_FROM", 10**9)
+    township = detect_point_system(fac, units, sample_size=400)
+    monkeypatch.setattr(pointcrs, "OUTLINE_FROM", 100)
+    outline = detect_point_system(fac, units, sample_size=400)
+    assert outline.best == township.best == system
+    pd.testing.assert_frame_equal(outline.table, township.table)
+    assert 0 < outline.table["inside"].min() < len(fac)
+
+
 def test_detection_sample_is_seeded_and_prefers_rows_with_addresses():
     units = grid_layer(side=8)
     fac = ledger(units, 1000, "gcj02", address_share=0.1)
