@@ -248,8 +248,8 @@ class PointSystemDetection:
 #: Most facilities `detect_point_system` tests (those whose address names a place first): enough to
 #: tell systems 400-700 m apart by the township each point falls in, bounded at any ledger size.
 DETECTION_SAMPLE = 2_000
-#: Ledgers longer than this, with no address naming a place, are tested against the layer's outline
-#: (the count inside is all that decides) rather than township by township.
+#: Ledgers longer than this, with no address naming a place, are counted inside the layer by
+#: `_points_inside` (the count inside is all that decides) rather than assigned township by township.
 OUTLINE_FROM = 5_000
 #: A sample naming fewer places than this is not used: without addresses only the count of points
 #: inside the layer can decide, and that needs every point (still vectorised, no address work).
@@ -299,6 +299,30 @@ def _layer_lon(units: gpd.GeoDataFrame) -> float:
     return float(np.average(lon[ok], weights=area[ok])) if ok.any() else float(np.nanmean(lon))
 
 
+def _points_inside(units: gpd.GeoDataFrame, points: list[tuple[np.ndarray, np.ndarray]]) -> list[int]:
+    """For each set of points (lon, lat arrays, WGS84): how many lie in or on some township.
+    Envelope candidates from the spatial index, then one prepared point-in-polygon test per
+    candidate (the polygons are prepared once for the call and released after, unless they were
+    prepared already)."""
+    layer = units if units.empty or CRS(units.crs).equals(CRS(4326)) else units.to_crs(4326)
+    geoms = layer.geometry.to_numpy()
+    fresh = ~shapely.is_prepared(geoms)
+    shapely.prepare(geoms[fresh])
+    counts = []
+    try:
+        for lon, lat in points:
+            if not len(lon) or units.empty:
+                counts.append(0)
+                continue
+            pi, ui = layer.sindex.query(shapely.points(lon, lat))
+            inside = np.zeros(len(lon), dtype=bool)
+            inside[pi[shapely.intersects_xy(geoms[ui], lon[pi], lat[pi])]] = True
+            counts.append(int(inside.sum()))
+    finally:
+        shapely.destroy_prepared(geoms[fresh])
+    return counts
+
+
 def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candidates: list[str] | None = None,
                         *, sample_size: int = DETECTION_SAMPLE) -> PointSystemDetection:
     """Try each coordinate-system hypothesis and keep the one that best fits the townships.
@@ -340,16 +364,14 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     codes = units["code"].astype(str).to_numpy()
     districts = dict(zip(units["code"].astype(str), units["district_code"].astype(str)))
     if not n_hint and len(facilities) > OUTLINE_FROM:
-        # nothing to match townships against: only the points inside the layer count, tested
-        # against its outline (one polygon, prepared) instead of township by township
-        from geodata.topology import layer_union  # noqa: PLC0415
-
-        outline = layer_union(units.to_crs(4326).geometry.to_numpy())
-        shapely.prepare(outline)
+        # nothing to match townships against: only the count of points inside the layer decides,
+        # found with the townships prepared and points as plain arrays (no frame per hypothesis)
+        points = []
         for system in candidates:
             lon, lat = to_wgs84(x, y, system)
             ok = points_in_china(lon, lat)
-            inside = int(shapely.intersects_xy(outline, np.asarray(lon)[ok], np.asarray(lat)[ok]).sum())
+            points.append((np.asarray(lon)[ok], np.asarray(lat)[ok]))
+        for system, inside in zip(candidates, _points_inside(units, points)):
             rows.append({"system": system, "label": POINT_SYSTEMS.get(system, system), "inside": inside,
                          "township_match": 0, "district_match": 0, "with_hint": 0, "score": 0.01 * inside})
         candidates = []

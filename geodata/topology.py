@@ -146,14 +146,6 @@ def gap_polygons(geoms: np.ndarray, overlapping: np.ndarray | None = None) -> np
     return holes
 
 
-def layer_union(geoms: np.ndarray):
-    """The union of a layer's polygons (its outline, with any gaps as holes): coverage union where
-    the polygons tile (checked), else the general union (see `_checked_coverage_union`)."""
-    geoms = np.asarray(geoms, dtype=object)
-    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    return _coverage_union(geoms) if len(geoms) else shapely.Polygon()
-
-
 #: Townships merged per coverage-union call: a national layer is merged in pieces along a
 #: space-filling curve (small transient memory), then the pieces, whose outlines are short.
 UNION_CHUNK = 4_000

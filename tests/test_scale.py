@@ -181,9 +181,9 @@ def test_detection_without_addresses_tests_every_point(system):
 
 
 @pytest.mark.parametrize("system", ["wgs84", "gcj02", "bd09"])
-def test_detection_by_the_outline_counts_as_township_by_township(system, monkeypatch):
-    """A long ledger without addresses is tested against the layer's outline: the same points
-    inside, hence the same table and answer, as testing each township (gaps and a grid edge
+def test_detection_by_points_inside_counts_as_township_by_township(system, monkeypatch):
+    """A long ledger without addresses is counted inside the layer by prepared point-in-polygon tests: the same points
+    inside, hence the same table and answer, as assigning township by township (gaps and a grid edge
     included: the generated layer has a hole and points fall outside it)."""
     import geodata.pointcrs as pointcrs
 
