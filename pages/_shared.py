@@ -501,7 +501,8 @@ def excel_download(label: str, sheets: dict[str, pd.DataFrame], what: str, *, in
                    percent_columns: tuple[str, ...] = (), key: str | None = None, disabled: bool = False) -> None:
     """A download button for an Excel file named and titled by area, content, indicator and date
     ("十堰市_未覆盖乡镇清单_SY-01_20261125.xlsx", title row "十堰市 未覆盖乡镇清单 · 规划 · 2026年11月25日"),
-    rates stored as numbers in % format."""
+    rates stored as numbers in % format. The workbook is written when the planner clicks, not on
+    every run of the page (a ledger of thousands of rows takes a noticeable part of a second)."""
     from datetime import date  # noqa: PLC0415
 
     from reporting.excel import download_name, excel_bytes  # noqa: PLC0415
@@ -509,7 +510,7 @@ def excel_download(label: str, sheets: dict[str, pd.DataFrame], what: str, *, in
     today = date.today()
     area = area_name()
     title = f"{area} {what}" + (f" · {indicator}" if indicator else "") + f" · {current_plan()} · {today:%Y年%m月%d日}"
-    st.download_button(esc(label), excel_bytes(sheets, title=title, percent_columns=percent_columns),
+    st.download_button(esc(label), lambda: excel_bytes(sheets, title=title, percent_columns=percent_columns),
                        file_name=download_name(area, what, indicator, today), key=key, disabled=disabled,
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -153,4 +153,5 @@ clean = cleaned_facilities(assigned, dict(zip(units["code"], units["name"])), cl
 d1, d2 = st.columns(2)
 with d1:
     _shared.excel_download("下载 Excel", {"设施(已清洗)": clean}, "设施台账_已清洗")
-d2.download_button("下载 GeoPackage (WGS84)", geopackage_bytes(clean, "经度(WGS84)", "纬度(WGS84)"), file_name="设施_已清洗.gpkg")
+d2.download_button("下载 GeoPackage (WGS84)", lambda: geopackage_bytes(clean, "经度(WGS84)", "纬度(WGS84)"), file_name="设施_已清洗.gpkg",
+                   mime="application/geopackage+sqlite3")

@@ -12,6 +12,15 @@ QINGDAO = SHARED / "data" / "qingdao-osm" / "townships.geojson"
 SEEDS = SHARED / "seeds"
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """Workers for `-n auto` (pytest.ini): two for the quick set (`-m "not slow and not browser"`:
+    plain computations and AppTest pages, safe side by side), none (one process, in order) when
+    browser or slow tests are selected, as in `.ci/run`: those start servers and Chromium whose
+    timings should not share two cores with another worker."""
+    expr = (config.option.markexpr or "").replace(" ", "")
+    return 2 if "notslow" in expr and "notbrowser" in expr else 0
+
+
 @pytest.fixture
 def squares():
     """Factory: a small township layer.

@@ -52,6 +52,7 @@ def test_cli_unknown_plan(tmp_path):
     assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--plan", "不存在", "--out", str(tmp_path)]) == 2
 
 
+@pytest.mark.slow
 def test_cli_field_mapping_for_unusual_headers(tmp_path):
     units, facilities = load_demo()
     ledger = pd.read_csv(facilities, dtype=str).rename(columns={"名称": "机构名", "类型": "服务类型"})

@@ -173,6 +173,7 @@ def test_hostile_unit_files(tmp_path, saved_workspace):
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.iterdir()} == digest
 
 
+@pytest.mark.slow
 def test_hostile_facility_files(saved_workspace):
     root, digest, units = saved_workspace
     for name, (raw, expected) in facility_cases().items():

@@ -140,6 +140,7 @@ def test_unknown_rank_is_a_planner_error(squares):
         propose(with_elderly(squares, [1] * 5), [(100, 100)], [SWS], [target("T1", SWS)], rank="nearest")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rank", ["elderly", "distance", "regional"])
 def test_demo_proposals_meet_every_addressed_target(demo, rank):
     units, fac, targets, assigned, res = demo
@@ -163,6 +164,7 @@ def test_demo_proposals_meet_every_addressed_target(demo, rank):
     assert set(s["target_id"]) == set(cov_targets.loc[~cov_targets["met"].astype(bool), "target_id"])
 
 
+@pytest.mark.slow
 def test_cli_plan_writes_both_files(tmp_path, capsys):
     u, f = load_demo()
     assert main(["plan", "--units", str(u), "--facilities", str(f), "--plan", "十堰", "--out", str(tmp_path)]) == 0

@@ -66,6 +66,7 @@ def area_row(res, tid):
 
 # ---------------------------------------------------------------- status vocabulary
 
+@pytest.mark.slow
 def test_status_synonyms_count_as_operating_and_unknowns_are_named(grid_path, tmp_path):
     rows = [{"编号": str(k + 1), "名称": f"社工站{k}", "类型": "社工站", "经度": centre(i, j)[0], "纬度": centre(i, j)[1], "状态": s}
             for k, ((_, _, i, j), s) in enumerate(zip(CELLS[:3], ["运营中", "正常运营", "已运营"]))]
@@ -233,6 +234,7 @@ def test_plan_is_suggested_from_township_codes():
     assert area_code_of(qingdao) == "3702" and area_code_of(["370202001", "420302001"]) == ""
 
 
+@pytest.mark.slow
 def test_cli_without_plan_uses_the_plan_of_the_area(tmp_path):
     units, facilities = load_demo()
     assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--out", str(tmp_path)]) == 0

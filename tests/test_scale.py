@@ -239,6 +239,7 @@ def reference_match_district(addresses: pd.Series, units: pd.DataFrame) -> list:
     return out
 
 
+@pytest.mark.slow
 def test_address_matching_equals_search_of_every_name():
     units = pd.DataFrame(grid_layer(side=8).drop(columns="geometry"))
     units.loc[3, "name"] = "城关甲街道办"  # a name containing another township's name

@@ -125,6 +125,7 @@ def assert_same_coverage(incremental: pd.DataFrame, full: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(incremental.loc[cap.to_numpy(), figures], full.loc[cap, figures])
 
 
+@pytest.mark.slow
 def test_demo_proposal_scenario_incremental_equals_full(demo):
     units, fac, targets, _, res = demo
     state = state_from_result(units, targets, CLASSES, res)

@@ -150,6 +150,7 @@ print(json.dumps(out, ensure_ascii=False))
 """
 
 
+@pytest.mark.slow
 def test_sparse_xlsx_refused_in_chinese_before_allocating(tmp_path):
     files = []
     for dimension in ("A1:XFD1048576", None, "A1"):  # declared, missing, lying

@@ -29,6 +29,7 @@ def text_mode() -> AppTest:
 
 # ---------------------------------------------------------------- the page
 
+@pytest.mark.slow
 def test_pasted_plan_proposed_highlighted_and_saved_as_new_plan(empty_workspace):
     at = text_mode()
     at.text_area[0].input(PLAN_TEXT).run()
