@@ -248,6 +248,10 @@ class PointSystemDetection:
 #: Most facilities `detect_point_system` tests (those whose address names a place first): enough to
 #: tell systems 400-700 m apart by the township each point falls in, bounded at any ledger size.
 DETECTION_SAMPLE = 2_000
+#: Points tested when too few addresses name a place: only the points near the layer's edge move in
+#: or out between hypotheses (400-700 m apart), so a ledger of 20,000 points is tested whole and a
+#: national one on a seeded sample of this many, the evidence saying so.
+INSIDE_SAMPLE = 20_000
 #: Ledgers longer than this, with no address naming a place, are counted inside the layer by
 #: `_points_inside` (the count inside is all that decides) rather than assigned township by township.
 OUTLINE_FROM = 5_000
@@ -301,25 +305,19 @@ def _layer_lon(units: gpd.GeoDataFrame) -> float:
 
 def _points_inside(units: gpd.GeoDataFrame, points: list[tuple[np.ndarray, np.ndarray]]) -> list[int]:
     """For each set of points (lon, lat arrays, WGS84): how many lie in or on some township.
-    Envelope candidates from the spatial index, then one prepared point-in-polygon test per
-    candidate (the polygons are prepared once for the call and released after, unless they were
-    prepared already)."""
+    Envelope candidates from the spatial index, then one point-in-polygon test per candidate pair
+    (the polygons are not prepared: that would cost more memory than a sample of points takes)."""
     layer = units if units.empty or CRS(units.crs).equals(CRS(4326)) else units.to_crs(4326)
     geoms = layer.geometry.to_numpy()
-    fresh = ~shapely.is_prepared(geoms)
-    shapely.prepare(geoms[fresh])
     counts = []
-    try:
-        for lon, lat in points:
-            if not len(lon) or units.empty:
-                counts.append(0)
-                continue
-            pi, ui = layer.sindex.query(shapely.points(lon, lat))
-            inside = np.zeros(len(lon), dtype=bool)
-            inside[pi[shapely.intersects_xy(geoms[ui], lon[pi], lat[pi])]] = True
-            counts.append(int(inside.sum()))
-    finally:
-        shapely.destroy_prepared(geoms[fresh])
+    for lon, lat in points:
+        if not len(lon) or units.empty:
+            counts.append(0)
+            continue
+        pi, ui = layer.sindex.query(shapely.points(lon, lat))
+        inside = np.zeros(len(lon), dtype=bool)
+        inside[pi[shapely.intersects_xy(geoms[ui], lon[pi], lat[pi])]] = True
+        counts.append(int(inside.sum()))
     return counts
 
 
@@ -333,8 +331,8 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     A ledger with more than `sample_size` rows with coordinates is judged on a seeded sample of that
     many (see `detection_sample`) when the sample holds at least `MIN_SAMPLE_HINTS` rows whose
     address names a township or district; the counts in the table and the evidence are then the
-    sample's, and the evidence says so. Without such addresses every row is tested (the points
-    inside the layer are all there is to go by).
+    sample's, and the evidence says so. Without such addresses the points inside the layer are all
+    there is to go by: up to `INSIDE_SAMPLE` points are tested, every row of a smaller ledger.
     """
     n_all = int((np.isfinite(pd.to_numeric(facilities["x_raw"], errors="coerce").to_numpy(float))
                  & np.isfinite(pd.to_numeric(facilities["y_raw"], errors="coerce").to_numpy(float))).sum())
@@ -344,8 +342,12 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     if sampled:
         unit_hint, district_hint = hints(facilities.iloc[rows], units)
         if int((unit_hint.notna() | district_hint.notna()).sum()) < MIN_SAMPLE_HINTS:
-            sampled = False  # too few addresses to judge by: every row, as the points inside decide
+            # too few addresses to judge by: the points inside decide, on the larger sample
+            rows = detection_sample(facilities, max(sample_size, INSIDE_SAMPLE))
+            sampled = len(rows) < len(facilities)
             unit_hint = district_hint = None
+            if sampled:
+                facilities = facilities.iloc[rows]
         else:
             facilities = facilities.iloc[rows]
     x = facilities["x_raw"].to_numpy(float)
@@ -365,7 +367,7 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     districts = dict(zip(units["code"].astype(str), units["district_code"].astype(str)))
     if not n_hint and len(facilities) > OUTLINE_FROM:
         # nothing to match townships against: only the count of points inside the layer decides,
-        # found with the townships prepared and points as plain arrays (no frame per hypothesis)
+        # found on plain arrays (no frame per hypothesis)
         points = []
         for system in candidates:
             lon, lat = to_wgs84(x, y, system)

@@ -99,8 +99,11 @@ def _same(a, b) -> bool:
     return float(shapely.area(shapely.symmetric_difference(a, b))) <= 1e-9 * max(float(shapely.area(b)), 1e-30)
 
 
-@pytest.mark.parametrize("wiggle", [True, False])
-def test_topology_equals_pairwise_reference(wiggle):
+@pytest.mark.parametrize("wiggle,screen_chunk", [(True, topology.SCREEN_CHUNK), (False, topology.SCREEN_CHUNK), (True, 16), (False, 16)])
+def test_topology_equals_pairwise_reference(wiggle, screen_chunk, monkeypatch):
+    """Also with chunks of 16 townships screened by coverage union (`_overlap_free_chunks`), so
+    that clean chunks skip their pairwise tests and the defects sit in chunks that must not."""
+    monkeypatch.setattr(topology, "SCREEN_CHUNK", screen_chunk)
     units = with_defects(grid_layer(wiggle=wiggle))
     topology._cache.clear()
     problems = topology.topology_problems(units)
@@ -113,6 +116,20 @@ def test_topology_equals_pairwise_reference(wiggle):
     assert len(got_gaps) == len(gaps) >= 3  # the shrunk township's ring, the shifted one's gap, 90's hole ...
     assert all(any(_same(g, ref) for ref in gaps) for g in got_gaps)
     assert len(found) >= 5  # the grown township with its neighbours, the shifted one, the duplicate
+
+
+def test_overlap_screen_proves_clean_chunks_only(monkeypatch):
+    """Chunks whose coverage union proves them free of overlaps are labelled; no overlapping pair
+    lies inside one proven chunk (grown, shifted, duplicated townships, the enclave)."""
+    monkeypatch.setattr(topology, "SCREEN_CHUNK", 16)
+    units = with_defects(grid_layer(wiggle=True))
+    geoms = units.geometry.to_numpy()
+    label = topology._overlap_free_chunks(geoms)
+    left, right, _ = topology.overlap_pairs(geoms)
+    assert len(left) >= 5 and not ((label[left] >= 0) & (label[left] == label[right])).any()
+    assert (label >= 0).sum() >= len(geoms) // 2  # most chunks are clean and proven so
+    clean = grid_layer(side=12, wiggle=True).geometry.to_numpy()
+    assert (topology._overlap_free_chunks(clean) >= 0).all()
 
 
 def test_topology_with_unmatched_edges_falls_back_and_agrees():
@@ -182,7 +199,7 @@ def test_detection_without_addresses_tests_every_point(system):
 
 @pytest.mark.parametrize("system", ["wgs84", "gcj02", "bd09"])
 def test_detection_by_points_inside_counts_as_township_by_township(system, monkeypatch):
-    """A long ledger without addresses is counted inside the layer by prepared point-in-polygon tests: the same points
+    """A long ledger without addresses is counted inside the layer by point-in-polygon tests on arrays: the same points
     inside, hence the same table and answer, as assigning township by township (gaps and a grid edge
     included: the generated layer has a hole and points fall outside it)."""
     import geodata.pointcrs as pointcrs
@@ -197,6 +214,17 @@ def test_detection_by_points_inside_counts_as_township_by_township(system, monke
     assert outline.best == township.best == system
     pd.testing.assert_frame_equal(outline.table, township.table)
     assert 0 < outline.table["inside"].min() < len(fac)
+
+
+def test_detection_without_addresses_on_a_national_ledger_tests_the_larger_sample(monkeypatch):
+    import geodata.pointcrs as pointcrs
+
+    monkeypatch.setattr(pointcrs, "INSIDE_SAMPLE", 1_000)
+    units = grid_layer(side=16)
+    fac = ledger(units, 3000, "gcj02", address_share=0.0)
+    found = detect_point_system(fac, units, sample_size=400)
+    assert found.best == "gcj02" and "抽取 1000 个" in found.evidence
+    assert int(found.table["inside"].max()) <= 1000
 
 
 def test_detection_sample_is_seeded_and_prefers_rows_with_addresses():
