@@ -95,10 +95,14 @@ def low_threshold(monkeypatch):
 
     from geodata import mapview
 
+    from pages import _map
+
     monkeypatch.setattr(mapview, "TOWNSHIP_VIEW_MAX", 50)
     st.cache_data.clear()
+    _map._layer.clear()  # drawn layers are held in st.cache_resource
     yield
     st.cache_data.clear()
+    _map._layer.clear()
 
 
 def test_large_layers_open_on_districts_with_a_breadcrumb(low_threshold, map_page):

@@ -64,12 +64,27 @@ def test_page_on_uploaded_qingdao(page, empty_workspace, qingdao_path):
     assert not any("演示数据" in i.value for i in at.info)
 
 
+def cards(at: AppTest) -> list[str]:
+    """The 总览 cards' HTML blocks."""
+    return [h.proto.body for h in at.get("html") if 'class="mz-card"' in h.proto.body]
+
+
+def card_metrics(at: AppTest) -> list[tuple[str, str]]:
+    """(label, figure) of each 总览 card."""
+    import re
+
+    found = [(re.search(r'mz-metric-label"[^>]*>(.*?)</div>', c), re.search(r'mz-metric-value"[^>]*>(.*?)</div>', c))
+             for c in cards(at)]
+    return [(label.group(1), value.group(1)) for label, value in found]
+
+
 def test_overview_shows_plan_cards(empty_workspace):
     at = run_page("pages/overview.py")
-    labels = [m.label for m in at.metric]
+    labels = [label for label, _ in card_metrics(at)]
     assert labels.count("覆盖率") >= 10
-    values = [m.value for m in at.metric if m.label == "覆盖率"]
+    values = [value for label, value in card_metrics(at) if label == "覆盖率"]
     assert "47.1%" in values  # 十堰 综合功能养老服务机构 on the demo: 56 / 119
+    assert len(cards(at)) == len([b for b in at.button if b.label == "查看详情"])  # each card leads to its details
 
 
 def test_switching_plan_changes_cards(empty_workspace):
@@ -77,7 +92,7 @@ def test_switching_plan_changes_cards(empty_workspace):
     at.run()
     at.sidebar.selectbox[0].select("通用(无本地规划时)").run()
     assert not at.exception
-    assert len([m for m in at.metric if m.label == "覆盖率"]) == 5
+    assert len([label for label, _ in card_metrics(at) if label == "覆盖率"]) == 5
 
 
 def test_saving_edited_targets_persists(empty_workspace):
@@ -185,8 +200,7 @@ def test_ledger_lacking_a_class_says_no_data_instead_of_a_gap(empty_workspace):
     at.switch_page("pages/overview.py").run()
     assert not at.exception
     assert any("台账中没有" in w.value and "未成年人保护工作站" in w.value for w in at.warning), [w.value for w in at.warning]
-    cards = " ".join(m.value for m in at.markdown)
-    assert "台账中无此类设施, 请确认" in cards
+    assert "台账中无此类设施, 请确认" in " ".join(cards(at))
 
 
 @pytest.mark.slow
@@ -239,7 +253,7 @@ def test_first_screen_names_the_districts_that_miss_each_target(empty_workspace)
     from coverage.summary import district_gaps, district_sentence
 
     at = run_page("pages/overview.py")
-    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    text = " ".join(cards(at))
     _, res = _compute_demo()
     gaps = district_gaps(res.coverage, "SY-01")
     assert len(gaps) >= 3
@@ -310,7 +324,7 @@ def test_saved_population_table_feeds_the_bed_figures(empty_workspace):
     department.save_population_file("population", table.encode("gbk"), "人口.csv", "测试", field_map={})
     at = run_page("pages/overview.py")
     assert not at.exception
-    assert any(f"老年人口 {2000 * len(codes):,} 人" in m.value.replace("\\", "") for m in at.markdown), "the table's total"
+    assert any(f"老年人口 {2000 * len(codes):,} 人" in c for c in cards(at)), "the table's total"
     at = run_page("pages/data.py")
     assert not at.exception
     assert any("正在使用乡镇人口表" in m.value and f"{len(codes)} / {len(codes)}" in m.value for m in at.markdown)
@@ -354,7 +368,7 @@ def test_indicators_per_city_when_the_data_spans_several(empty_workspace):
     assert not at.exception
     html = " ".join(str(h.proto) for h in at.get("html"))
     assert "达标市(州)" in html
-    assert any("全省已覆盖" in m.value for m in at.markdown)
+    assert any("全省已覆盖" in c for c in cards(at))
 
 
 def test_server_config_is_hardened():
