@@ -396,9 +396,15 @@ def config() -> CoverageConfig:
 
 
 def plan_suggestion() -> PlanSuggestion:
-    """The plan whose area matches the active townships' codes (else 通用), with the reason."""
-    units = dataset()[0]
-    return suggest_plan(units["code"], plans(targets()), load_plan_areas(), ws().plan_areas())
+    """The plan whose area matches the active townships' codes (else 通用), with the reason
+    (asked on every run by the sidebar: cached per data, plans and plan areas)."""
+    return _plan_suggestion(_active_key(), tuple(plans(targets())), tuple(sorted(ws().plan_areas().items())))
+
+
+@st.cache_data(max_entries=16)
+def _plan_suggestion(data_key: tuple, plan_names: tuple, extra_areas: tuple) -> PlanSuggestion:
+    units = _read_dataset(*data_key)[0]
+    return suggest_plan(units["code"], list(plan_names), load_plan_areas(), dict(extra_areas))
 
 
 def current_plan() -> str:
