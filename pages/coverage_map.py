@@ -45,6 +45,10 @@ cov = res.coverage[res.coverage["measure"] == "coverage"]
 
 _shared.page_header("地图")
 indicators = list(dict.fromkeys(cov["indicator"]))
+if not indicators:
+    st.info(f"规划「{_shared.esc(plan)}」没有覆盖率类指标(只有数量或床位指标), 地图按覆盖率着色, 无可显示的内容。"
+            "请在「指标」页查看这些指标, 或在左侧栏选择其他规划。")
+    st.stop()
 scopes = _map.scopes(units)
 with st.container(key="map_controls"):
     c1, c2, c3, c4, c5 = st.columns([2.2, 1.1, 1.0, 1.2, 0.9], vertical_alignment="bottom")

@@ -116,54 +116,57 @@ if outcome is not None:
 # ---------------------------------------------------------------- map (planned sites, click to add)
 cov = res.coverage[res.coverage["measure"] == "coverage"]
 indicators = list(dict.fromkeys(cov["indicator"]))
-map_c1, map_c2 = st.columns([3, 1], vertical_alignment="bottom")
-indicator = map_c1.selectbox("地图指标", indicators, **_shared.remembered("scn_indicator", indicators[0], indicators))
-target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
-status = unit_statuses(units, res, target["target_id"], cfg)
-if outcome is not None and len(outcome.placed):
-    status = statuses_with_sites(status, units, outcome.placed, target["facility_class"], target["level"])
-# the map of geodata.webmap's frame and style (pages/_map.py): adding a site or another indicator
-# restyles the drawn map; large layers open on districts and drill down (区县 / breadcrumb)
-scopes = _map.scopes(units)
-scope = map_c2.selectbox("地图范围", list(scopes), format_func=scopes.get, **_shared.remembered("scn_scope", "", list(scopes)))
-layer = _map.layer(units, scope, "wgs84")
-pts = assigned[assigned["status"].eq("assigned") & assigned["unit_code"].isin(set(layer.codes))] \
-    if layer.kind == "township" else None  # every class: the indicator's is shown by the style
-cov_now = outcome.state.coverage if outcome is not None else res.coverage
-_map.show_breadcrumb(units, scope, "scn_scope")
-left, right = st.columns([3, 1])
-frame_box = left.container()
-_map.style(left, "scn_map", style_payload(
-    layer, indicator=f"{indicator}(含规划点位)" if outcome else indicator, unit_status=status,
-    district_rows=cov_now[(cov_now["target_id"] == target["target_id"]) & (cov_now["district_code"] != AREA_CODE)],
-    facilities=pts, visible_classes=[target["facility_class"]], class_names=classes.names,
-    colors=catalog_colors(classes.table), planned=sites if outcome is not None else None))
-with frame_box:
-    event = _map.frame(map_frame(layer, pts, class_names=classes.names, map_key="scn_map", colors=catalog_colors(classes.table),
-                                 height=MAP_HEIGHT, planned_layer=True),
-                       key="scn_map", returned_objects=["last_clicked", "last_active_drawing"], height=MAP_HEIGHT,
-                       on_change=_map.drill_on_area_click("scn_map", "scn_scope", scopes))
-with right:
-    st.subheader("在地图上添加")
-    clicked = ((event or {}).get("last_clicked") or {}) if layer.kind == "township" else {}
-    if not EDITOR:
-        st.caption("您的账号为「查看」权限: 不能添加或修改点位。")
-    elif not current:
-        st.caption("先新建或选择一个方案。")
-    elif layer.kind != "township":
-        st.caption("乡镇(街道)较多, 地图按区域显示: 点击区域(或在「地图范围」中选择区县)进入其乡镇后, 再点击位置添加点位。")
-    elif not clicked:
-        st.caption("点击地图上的位置, 再在此选类别、填名称后添加(◇ 为规划点位)。")
-    else:
-        with st.form("scn_click_form", clear_on_submit=True):
-            st.caption(f"位置: 经度 {clicked['lng']:.5f}, 纬度 {clicked['lat']:.5f}")
-            cls = st.selectbox("设施类别", list(classes.names), format_func=classes.names.get,
-                               index=list(classes.names).index(target["facility_class"]))
-            site_name = st.text_input("名称", placeholder="如: 某某镇养老服务中心(规划)")
-            if st.form_submit_button("添加到方案"):
-                new = pd.DataFrame({"name": [site_name.strip() or f"{classes.names[cls]}(规划)"], "facility_class": [cls],
-                                    "lon": [float(clicked["lng"])], "lat": [float(clicked["lat"])], "unit_code": [None]})
-                store(saved | {current: with_sites(sites, new)}, select=current, message="已添加 1 个规划点位。")
+if not indicators:  # a plan of count or bed targets only (玛纳斯县): nothing to colour the map by
+    st.info(f"规划「{_shared.esc(plan)}」没有覆盖率类指标, 不显示方案地图; 下方仍可添加点位并查看数量类指标的前后对比。")
+else:
+    map_c1, map_c2 = st.columns([3, 1], vertical_alignment="bottom")
+    indicator = map_c1.selectbox("地图指标", indicators, **_shared.remembered("scn_indicator", indicators[0], indicators))
+    target = cov[(cov["indicator"] == indicator) & (cov["district_code"] == AREA_CODE)].iloc[0]
+    status = unit_statuses(units, res, target["target_id"], cfg)
+    if outcome is not None and len(outcome.placed):
+        status = statuses_with_sites(status, units, outcome.placed, target["facility_class"], target["level"])
+    # the map of geodata.webmap's frame and style (pages/_map.py): adding a site or another indicator
+    # restyles the drawn map; large layers open on districts and drill down (区县 / breadcrumb)
+    scopes = _map.scopes(units)
+    scope = map_c2.selectbox("地图范围", list(scopes), format_func=scopes.get, **_shared.remembered("scn_scope", "", list(scopes)))
+    layer = _map.layer(units, scope, "wgs84")
+    pts = assigned[assigned["status"].eq("assigned") & assigned["unit_code"].isin(set(layer.codes))] \
+        if layer.kind == "township" else None  # every class: the indicator's is shown by the style
+    cov_now = outcome.state.coverage if outcome is not None else res.coverage
+    _map.show_breadcrumb(units, scope, "scn_scope")
+    left, right = st.columns([3, 1])
+    frame_box = left.container()
+    _map.style(left, "scn_map", style_payload(
+        layer, indicator=f"{indicator}(含规划点位)" if outcome else indicator, unit_status=status,
+        district_rows=cov_now[(cov_now["target_id"] == target["target_id"]) & (cov_now["district_code"] != AREA_CODE)],
+        facilities=pts, visible_classes=[target["facility_class"]], class_names=classes.names,
+        colors=catalog_colors(classes.table), planned=sites if outcome is not None else None))
+    with frame_box:
+        event = _map.frame(map_frame(layer, pts, class_names=classes.names, map_key="scn_map", colors=catalog_colors(classes.table),
+                                     height=MAP_HEIGHT, planned_layer=True),
+                           key="scn_map", returned_objects=["last_clicked", "last_active_drawing"], height=MAP_HEIGHT,
+                           on_change=_map.drill_on_area_click("scn_map", "scn_scope", scopes))
+    with right:
+        st.subheader("在地图上添加")
+        clicked = ((event or {}).get("last_clicked") or {}) if layer.kind == "township" else {}
+        if not EDITOR:
+            st.caption("您的账号为「查看」权限: 不能添加或修改点位。")
+        elif not current:
+            st.caption("先新建或选择一个方案。")
+        elif layer.kind != "township":
+            st.caption("乡镇(街道)较多, 地图按区域显示: 点击区域(或在「地图范围」中选择区县)进入其乡镇后, 再点击位置添加点位。")
+        elif not clicked:
+            st.caption("点击地图上的位置, 再在此选类别、填名称后添加(◇ 为规划点位)。")
+        else:
+            with st.form("scn_click_form", clear_on_submit=True):
+                st.caption(f"位置: 经度 {clicked['lng']:.5f}, 纬度 {clicked['lat']:.5f}")
+                cls = st.selectbox("设施类别", list(classes.names), format_func=classes.names.get,
+                                   index=list(classes.names).index(target["facility_class"]))
+                site_name = st.text_input("名称", placeholder="如: 某某镇养老服务中心(规划)")
+                if st.form_submit_button("添加到方案"):
+                    new = pd.DataFrame({"name": [site_name.strip() or f"{classes.names[cls]}(规划)"], "facility_class": [cls],
+                                        "lon": [float(clicked["lng"])], "lat": [float(clicked["lat"])], "unit_code": [None]})
+                    store(saved | {current: with_sites(sites, new)}, select=current, message="已添加 1 个规划点位。")
 
 tab_cmp, tab_sites, tab_fewest = st.tabs(["现状与方案后对比", "添加与编辑点位", "最少新增点位"])
 

@@ -440,3 +440,17 @@ def test_pages_leave_the_shared_dataset_unchanged(empty_workspace):
     assert all(a is b for a, b in zip(again, dataset)), "the dataset was read again instead of shared"
     assert _shared._compute(key, everything[everything["plan"] == plan], _shared.config())[1] is computed[1]
     assert [_fingerprint(v) for v in (*dataset, *computed)] == before
+
+
+@pytest.mark.slow
+def test_every_page_runs_for_every_plan(empty_workspace):
+    """A plan may have no coverage target (玛纳斯县: one count target) or no count target: every
+    page still runs, and says what it cannot show instead of failing."""
+    from coverage.catalog import load_targets, plans
+
+    at = run_page("pages/overview.py")
+    for plan in plans(load_targets()):
+        at.sidebar.selectbox[0].select(plan).run()
+        for page in [*PAGES, "pages/scenarios.py"]:
+            at.switch_page(page).run()
+            assert not at.exception, (plan, page, at.exception)
