@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geodata.basemaps import DEFAULT_BASEMAP, Basemap, choice_labels, load_basemaps, missing_key
-from geodata.mapview import MapLayer, breadcrumb, build_layer, scope_options
+from geodata.mapview import MapLayer, breadcrumb, build_layer, scope_label, scope_options
 from geodata.webmap import clicked_area_code, style_script
 from pages import _shared
 
@@ -87,6 +87,16 @@ def basemap_choice(column, key: str = "map_basemap") -> tuple[Basemap, str | Non
 @st.cache_data(max_entries=64)
 def _trail(data_key: tuple, scope: str, _units) -> list[tuple[str, str]]:
     return breadcrumb(_units, scope)
+
+
+@st.cache_data(max_entries=64)
+def _label(data_key: tuple, scope: str, _units) -> str:
+    return scope_label(_units, scope)
+
+
+def label(units, scope: str) -> str:
+    """`geodata.mapview.scope_label` (全部, 某某市, 某某区), cached per dataset and scope."""
+    return _label(_shared._dataset_key(), scope, units)
 
 
 def show_breadcrumb(units, scope: str, state_key: str) -> None:

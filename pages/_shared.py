@@ -491,6 +491,19 @@ def access(facility_class: str, radius_km: float, plan: str | None = None):
     return _access(_active_key(), plan_targets(plan), config(), facility_class, float(radius_km), points_key)
 
 
+@st.cache_data(max_entries=64)
+def _statuses(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, target_id: str) -> pd.Series:
+    from coverage.evaluate import unit_statuses  # noqa: PLC0415
+
+    return unit_statuses(_read_dataset(*data_key)[0], _compute(data_key, targets_frame, cfg)[1], target_id, cfg)
+
+
+def statuses(target_id: str, plan: str | None = None) -> pd.Series:
+    """`coverage.evaluate.unit_statuses` of every township for one target (cached per data, plan,
+    settings and target: the map asks on every click)."""
+    return _statuses(_active_key(), plan_targets(plan), config(), target_id)
+
+
 def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
     """(assigned facilities, CoverageResult) for the active data, plan and settings (cached)."""
     return _compute(_active_key(), plan_targets(plan), config())

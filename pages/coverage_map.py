@@ -7,10 +7,10 @@ import streamlit as st
 
 from coverage.assign import COUNTED_STATUSES
 from coverage.errors import CoverageError
-from coverage.evaluate import AREA_CODE, UNIT_STATUSES, unit_statuses
+from coverage.evaluate import AREA_CODE, UNIT_STATUSES
 from coverage.quality import quality_summary
 from coverage.summary import no_data_notice
-from geodata.mapview import LEVEL_LABELS, scope_label, scope_mask
+from geodata.mapview import LEVEL_LABELS, scope_mask
 from geodata.webmap import PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, map_frame, style_payload
 from pages import _map, _shared
 from reporting.excel import safe_filename
@@ -44,7 +44,7 @@ classes = _shared.class_catalog()
 cov = res.coverage[res.coverage["measure"] == "coverage"]
 
 _shared.page_header("地图")
-indicators = list(dict.fromkeys(cov["indicator"]))
+indicators = list(cov["indicator"].unique())  # in plan order
 if not indicators:
     st.info(f"规划「{_shared.esc(plan)}」没有覆盖率类指标(只有数量或床位指标), 地图按覆盖率着色, 无可显示的内容。"
             "请在「指标」页查看这些指标, 或在左侧栏选择其他规划。")
@@ -72,14 +72,15 @@ in_scope = scope_mask(units, scope)
 shown_units = units[in_scope]
 township_view = layer.kind == "township"
 # per-township status: township views only (district views are coloured by the district rates)
-status = unit_statuses(shown_units, res, target["target_id"], _shared.config()) if township_view else pd.Series(dtype=object)
+status = _shared.statuses(target["target_id"], plan).reindex(shown_units["code"].astype(str).to_numpy()) if township_view \
+    else pd.Series(dtype=object)
 placed = assigned[assigned["status"].eq("assigned") & assigned["unit_code"].isin(set(layer.codes))] if township_view \
     else assigned.iloc[0:0]
 pts = placed if show_all else placed[placed["facility_class"] == target["facility_class"]]
 of_class = placed[placed["facility_class"] == target["facility_class"]]
 by_unit = of_class.groupby("unit_code")["name"].apply(list).to_dict()
 attribution = boundary_attribution(unit_report)
-scope_name = scope_label(units, scope)
+scope_name = _map.label(units, scope)
 
 
 def _plain(value) -> str:
