@@ -492,16 +492,18 @@ def access(facility_class: str, radius_km: float, plan: str | None = None):
 
 
 @st.cache_data(max_entries=64)
-def _statuses(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, target_id: str) -> pd.Series:
+def _statuses(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, target_id: str, scope: str) -> pd.Series:
     from coverage.evaluate import unit_statuses  # noqa: PLC0415
+    from geodata.mapview import scope_mask  # noqa: PLC0415
 
-    return unit_statuses(_read_dataset(*data_key)[0], _compute(data_key, targets_frame, cfg)[1], target_id, cfg)
+    units = _read_dataset(*data_key)[0]
+    return unit_statuses(units[scope_mask(units, scope)], _compute(data_key, targets_frame, cfg)[1], target_id, cfg)
 
 
-def statuses(target_id: str, plan: str | None = None) -> pd.Series:
-    """`coverage.evaluate.unit_statuses` of every township for one target (cached per data, plan,
-    settings and target: the map asks on every click)."""
-    return _statuses(_active_key(), plan_targets(plan), config(), target_id)
+def statuses(target_id: str, scope: str = "", plan: str | None = None) -> pd.Series:
+    """`coverage.evaluate.unit_statuses` of the townships in `scope` (see `geodata.mapview.scope_mask`)
+    for one target, cached per data, plan, settings, target and scope: the map asks on every click."""
+    return _statuses(_active_key(), plan_targets(plan), config(), target_id, scope)
 
 
 def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:

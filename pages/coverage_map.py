@@ -72,8 +72,7 @@ in_scope = scope_mask(units, scope)
 shown_units = units[in_scope]
 township_view = layer.kind == "township"
 # per-township status: township views only (district views are coloured by the district rates)
-status = _shared.statuses(target["target_id"], plan).reindex(shown_units["code"].astype(str).to_numpy()) if township_view \
-    else pd.Series(dtype=object)
+status = _shared.statuses(target["target_id"], scope, plan) if township_view else pd.Series(dtype=object)
 placed = assigned[assigned["status"].eq("assigned") & assigned["unit_code"].isin(set(layer.codes))] if township_view \
     else assigned.iloc[0:0]
 pts = placed if show_all else placed[placed["facility_class"] == target["facility_class"]]
