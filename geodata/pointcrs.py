@@ -254,7 +254,7 @@ DETECTION_SAMPLE = 2_000
 INSIDE_SAMPLE = 20_000
 #: Ledgers longer than this, with no address naming a place, are counted inside the layer by
 #: `_points_inside` (the count inside is all that decides) rather than assigned township by township.
-OUTLINE_FROM = 5_000
+COUNT_INSIDE_FROM = 5_000
 #: A sample naming fewer places than this is not used: without addresses only the count of points
 #: inside the layer can decide, and that needs every point (still vectorised, no address work).
 MIN_SAMPLE_HINTS = 200
@@ -365,7 +365,7 @@ def detect_point_system(facilities: pd.DataFrame, units: gpd.GeoDataFrame, candi
     rows = []
     codes = units["code"].astype(str).to_numpy()
     districts = dict(zip(units["code"].astype(str), units["district_code"].astype(str)))
-    if not n_hint and len(facilities) > OUTLINE_FROM:
+    if not n_hint and len(facilities) > COUNT_INSIDE_FROM:
         # nothing to match townships against: only the count of points inside the layer decides,
         # found on plain arrays (no frame per hypothesis)
         points = []

@@ -207,13 +207,13 @@ def test_detection_by_points_inside_counts_as_township_by_township(system, monke
     units = grid_layer(side=16)
     units = units[~units.index.isin([40, 41, 57])]  # a hole inside the layer
     fac = ledger(units, 3000, system, address_share=0.0)
-    monkeypatch.setattr(pointcrs, "OUTLINE_FROM", 10**9)
+    monkeypatch.setattr(pointcrs, "COUNT_INSIDE_FROM", 10**9)
     township = detect_point_system(fac, units, sample_size=400)
-    monkeypatch.setattr(pointcrs, "OUTLINE_FROM", 100)
-    outline = detect_point_system(fac, units, sample_size=400)
-    assert outline.best == township.best == system
-    pd.testing.assert_frame_equal(outline.table, township.table)
-    assert 0 < outline.table["inside"].min() < len(fac)
+    monkeypatch.setattr(pointcrs, "COUNT_INSIDE_FROM", 100)
+    counted = detect_point_system(fac, units, sample_size=400)
+    assert counted.best == township.best == system
+    pd.testing.assert_frame_equal(counted.table, township.table)
+    assert 0 < counted.table["inside"].min() < len(fac)
 
 
 def test_detection_without_addresses_on_a_national_ledger_tests_the_larger_sample(monkeypatch):
