@@ -422,7 +422,6 @@ def main() -> None:
                     _keep_best(row, f"ours_{kind}", run_child([py, "-m", "coverage", "compute", "--units", str(units),
                                                                "--facilities", str(path), "--out", str(folder / f"out_{n}_{kind}")],
                                                               args.timeout))
-            naive = row["naive"]
             for kind, path in ledgers.items():
                 out = folder / f"out_{n}_{kind}"
                 if row[f"ours_{kind}"]["ok"]:
