@@ -15,6 +15,7 @@ from geodata.demo import load_demo
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow
 def test_cli_on_demo_writes_all_outputs(tmp_path):
     units, facilities = load_demo()
     assert main(["compute", "--units", str(units), "--facilities", str(facilities), "--plan", "十堰", "--out", str(tmp_path)]) == 0
@@ -38,6 +39,7 @@ def test_cli_on_demo_writes_all_outputs(tmp_path):
     assert quality["unknown_class_labels"] == {"老年大学": 1}
 
 
+@pytest.mark.slow
 def test_cli_bad_input_exits_2_with_chinese_message(tmp_path):
     bad = tmp_path / "bad.geojson"
     bad.write_text("not geojson", encoding="utf-8")

@@ -18,6 +18,7 @@ def state(demo):
     return state_from_result(units, targets, CLASSES, res)
 
 
+@pytest.mark.slow
 def test_random_edits_equal_a_recomputation(state):
     live = LiveCoverage(state)
     rng = np.random.default_rng(7)

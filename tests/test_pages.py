@@ -87,6 +87,7 @@ def test_overview_shows_plan_cards(empty_workspace):
     assert len(cards(at)) == len([b for b in at.button if b.label == "查看详情"])  # each card leads to its details
 
 
+@pytest.mark.slow
 def test_switching_plan_changes_cards(empty_workspace):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -95,6 +96,7 @@ def test_switching_plan_changes_cards(empty_workspace):
     assert len([label for label, _ in card_metrics(at) if label == "覆盖率"]) == 5
 
 
+@pytest.mark.slow
 def test_saving_edited_targets_persists(empty_workspace):
     at = run_page("pages/targets.py")
     assert not at.exception
@@ -293,6 +295,7 @@ def test_banner_when_planned_or_building_facilities_count(empty_workspace):
     assert any("规划" in w.value and "不是现状" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_indicators_page_shows_a_capacity_target_in_beds():
     """指标 on a bed target of the demo plan: the district table in 张 with the 全市 row first, no exception."""
     at = run_page("pages/indicators.py")

@@ -164,6 +164,7 @@ def test_round_trip_equals_the_readers_frames(target, files, loaded):
             assert raw.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
 
 
+@pytest.mark.slow
 def test_cli_compute_from_store_equals_compute_from_files(target, files, tmp_path, capsys):
     units, ledger = files
     base = ["--facility-crs", "gcj02"]
@@ -324,6 +325,7 @@ def test_stale_edit_of_a_removed_facility_names_the_removal(target, loaded):
         st.add_facility({"facility_id": "F1", "name": "重号", "class_raw": "社工站"}, "王五")
 
 
+@pytest.mark.slow
 def test_evaluation_as_of_a_date(target, loaded):
     now = [datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)]
     st = open_store(target, clock=lambda: now[0])
@@ -486,6 +488,7 @@ def test_passwords_are_stored_hashed(target):
 
 # ---------------------------------------------------------------- migration and the rest of the workspace
 
+@pytest.mark.slow
 def test_migrate_folder_workspace(target, files, tmp_path):
     from geodata import workspace
     from geodata.io import read_facilities, read_units

@@ -71,6 +71,7 @@ def test_pasted_plan_proposed_highlighted_and_saved_as_new_plan(empty_workspace)
     assert any("已有名为" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_bad_upload_gives_chinese_message(empty_workspace):
     junk = bytes(range(256)) * 40
     with pytest.raises(PlanTextError) as err:
