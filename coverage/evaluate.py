@@ -94,19 +94,38 @@ def class_memberships(facilities: pd.DataFrame, classes: ClassCatalog) -> pd.Dat
     """One row per (facility, class it stands for), every facility row kept (no filter), with the
     facility's columns and `row` (its position in `facilities`): a facility stands for its own class
     and, when it is an elder-care facility with every qualifying function flag (全托+日托+上门服务),
-    also for the function-defined class."""
+    also for the function-defined class (`membership_positions`)."""
+    rows, kinds, class_values = membership_positions(facilities, classes)
     frame = facilities.reset_index(drop=True).assign(row=np.arange(len(facilities)))
-    rows = [frame]
+    out = frame.take(rows).reset_index(drop=True)
+    extra = np.arange(len(frame), len(rows))
+    if len(extra):
+        out.loc[extra, "facility_class"] = [class_values[k] for k in kinds[extra]]
+    return out
+
+
+def membership_positions(facilities: pd.DataFrame, classes: ClassCatalog) -> tuple[np.ndarray, np.ndarray, list]:
+    """`class_memberships` as positions: (rows, kinds, class_values). `rows` are facility positions,
+    each facility once and then, per function-defined class in catalogue order, those that also
+    stand for it; `kinds` index `class_values` (-1 for a blank class)."""
+    cls, values = pd.factorize(facilities["facility_class"])
+    class_values = list(values)
+    groups = classes.groups
+    member_rows, member_cls = [np.arange(len(facilities))], [cls]
     for class_id in classes.table["class_id"]:
         needed = classes.qualifying_functions(class_id)
         cols = [FUNCTION_COLUMNS[f] for f in needed if f in FUNCTION_COLUMNS]
-        if not needed or len(cols) != len(needed) or not set(cols) <= set(frame.columns):
+        if not needed or len(cols) != len(needed) or not set(cols) <= set(facilities.columns):
             continue
-        same_group = frame["facility_class"].map(classes.groups).eq(classes.groups[class_id])
-        flags = frame[cols].fillna(False).astype(bool).all(axis=1)
-        extra = frame.loc[same_group & flags & frame["facility_class"].ne(class_id)]
-        rows.append(extra.assign(facility_class=class_id))
-    return pd.concat(rows, ignore_index=True)
+        # per distinct class (the last entry stands for a blank class): same group, not itself
+        same_group = np.array([groups.get(c) == groups[class_id] and c != class_id for c in class_values] + [False])
+        flags = facilities[cols].fillna(False).astype(bool).all(axis=1).to_numpy()
+        extra = np.flatnonzero(same_group[cls] & flags)
+        if class_id not in class_values:
+            class_values.append(class_id)
+        member_rows.append(extra)
+        member_cls.append(np.full(len(extra), class_values.index(class_id)))
+    return np.concatenate(member_rows), np.concatenate(member_cls), class_values
 
 
 def facilities_in_ledger(facilities: pd.DataFrame, classes: ClassCatalog) -> pd.Series:
@@ -153,7 +172,7 @@ def evaluate(
     ctx = _Context(units, districts, assigned, classes, config)
     in_ledger = ctx.in_ledger
 
-    blocks: list[dict[str, list]] = []
+    blocks: list = []  # _Block per coverage or count target, columns as lists for capacity targets
     for t in targets.itertuples(index=False):
         meta = {
             "target_id": t.target_id, "indicator": t.indicator, "facility_class": t.facility_class,
@@ -197,26 +216,8 @@ class _Context:
         #: row names of the coverage table: the districts, then the whole area
         self.names = pd.concat([districts, pd.DataFrame({"district_code": [AREA_CODE], "district_name": [AREA_NAME]})],
                                ignore_index=True)
-        n = len(assigned)
-        # the class each facility stands for: its own, plus function-defined classes (class_memberships)
-        cls, values = pd.factorize(assigned["facility_class"])
-        class_values = list(values)
-        groups = classes.groups
-        member_rows, member_cls = [np.arange(n)], [cls]
-        for class_id in classes.table["class_id"]:
-            needed = classes.qualifying_functions(class_id)
-            cols = [FUNCTION_COLUMNS[f] for f in needed if f in FUNCTION_COLUMNS]
-            if not needed or len(cols) != len(needed) or not set(cols) <= set(assigned.columns):
-                continue
-            # per distinct class (the last entry stands for a blank class): same group, not itself
-            same_group = np.array([groups.get(c) == groups[class_id] and c != class_id for c in class_values] + [False])
-            flags = assigned[cols].fillna(False).astype(bool).all(axis=1).to_numpy()
-            extra = np.flatnonzero(same_group[cls] & flags)
-            if class_id not in class_values:
-                class_values.append(class_id)
-            member_rows.append(extra)
-            member_cls.append(np.full(len(extra), class_values.index(class_id)))
-        rows, kinds = np.concatenate(member_rows), np.concatenate(member_cls)
+        # the class each facility stands for: its own, plus function-defined classes
+        rows, kinds, class_values = membership_positions(assigned, classes)
         self._class_values = pd.Index(class_values)
         self._class_pos = {c: i for i, c in enumerate(class_values)}
         known = kinds >= 0
@@ -460,7 +461,7 @@ def excluded_units(units: pd.DataFrame, targets: pd.DataFrame, config: CoverageC
     }, columns=EXCLUDED_COLUMNS).reset_index(drop=True)
 
 
-def _township_rows(ctx: _Context, meta: dict, target_rate: float) -> dict[str, list]:
+def _township_rows(ctx: _Context, meta: dict, target_rate: float) -> _Block:
     """Per district with units of the level (in code order), then the area; the uncovered units go
     to `ctx`."""
     pool, dpos = ctx.pool(meta["level"])
@@ -490,7 +491,7 @@ def county_pool(districts: pd.DataFrame, level: str, config: CoverageConfig = Co
     return pool
 
 
-def _county_rows(ctx: _Context, meta: dict, target_rate: float) -> dict[str, list]:
+def _county_rows(ctx: _Context, meta: dict, target_rate: float) -> _Block:
     """One row per county-level district the level counts (1 unit each), then the area; the
     districts without a facility of the class go to `ctx`."""
     per_district, _ = ctx.facilities_per_district(meta["facility_class"])
