@@ -370,7 +370,7 @@ def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Map
                  for t, url in zip(basemap.tiles, tile_urls(basemap, tile_key))]
     heads = HEADS[layer.kind] | {"hint": "点击进入其乡镇(街道)", "layer": "乡镇(街道)" if layer.kind == "township" else "区域",
                                  "outlines": "区县界线", "facilities": "设施", "facility": "设施", "facilityClass": "类别",
-                                 "facilityState": "状态", "labels": "乡镇名称", "service": "服务半径"}
+                                 "facilityState": "状态", "labels": "乡镇名称", "service": "服务半径", "layers": "图层"}
     if planned_layer:
         heads["planned"] = "规划点位"
     small = {"key": map_key, "layerId": layer.layer_id, "kind": layer.kind, "canvas": canvas,
@@ -382,8 +382,9 @@ def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Map
     options = script_safe(json.dumps(small, ensure_ascii=False, separators=(",", ":")))
     options = (options[:-1] + f',"data":{layer.geojson},"outlines":{layer.outlines},'
                f'"facilities":{points or "null"}}}')
-    fmap.add_child(_CoverageLayer(options))
+    # the fit to the area first, on the empty map: the layers are then projected and drawn once
     fmap.add_child(_Behaviour(layer.bounds, print_size_mm))
+    fmap.add_child(_CoverageLayer(options))
     return localize_assets(fmap)
 
 

@@ -156,21 +156,22 @@
 
     // One canvas for townships and facility markers (markers drawn last, so on top): a second
     // canvas above would take every click, also those meant for the townships below it.
+    // Tooltips and mouse handlers are bound once on each group, not on each of thousands of shapes.
     var mainRenderer = renderer(o.canvas);
     var layer = L.geoJSON(o.data, {
       renderer: mainRenderer,
       style: function (f) { return styleOf(f.properties.i); },
       onEachFeature: function (f, l) {
         l.toGeoJSON = function () { return {type: 'Feature', properties: f.properties, geometry: null}; };
-        l.bindTooltip(function () { return tipOf(f.properties); }, {sticky: true, direction: 'auto', className: 'mz-tip'});
-        l.on('mouseover', function () {
-          l.setStyle({weight: 2.5, color: '#000000'});
-          if (!o.canvas && l.bringToFront) { l.bringToFront(); }
-        });
-        l.on('mouseout', function () { l.setStyle(styleOf(f.properties.i)); });
-        l.on('click', function () { sendNow(l.toGeoJSON()); });
       }
-    }).addTo(map);
+    });
+    layer.bindTooltip(function (l) { return tipOf(l.feature.properties); }, {sticky: true, direction: 'auto', className: 'mz-tip'});
+    layer.on('mouseover', function (e) {
+      e.layer.setStyle({weight: 2.5, color: '#000000'});
+      if (!o.canvas && e.layer.bringToFront) { e.layer.bringToFront(); }
+    });
+    layer.on('mouseout', function (e) { e.layer.setStyle(styleOf(e.layer.feature.properties.i)); });
+    layer.on('click', function (e) { sendNow(e.layer.toGeoJSON()); });
 
     var overlays = {};
     overlays[heads.layer] = layer;
@@ -178,38 +179,44 @@
       overlays[heads.outlines] = L.geoJSON(o.outlines, {
         pane: 'mzOutlines', interactive: false, renderer: renderer(o.canvas, 'mzOutlines'),
         style: function () { return {color: '#222222', weight: 2.2, opacity: 1, fill: false}; }
-      }).addTo(map);
+      });
     }
 
-    // Facility markers: made once, shown per style (classes); their group is on the map from the
-    // start so streamlit-folium's click handler reaches every marker later added to it.
-    var markers = [];
-    var facilityGroup = L.featureGroup().addTo(map);
+    // Facility markers: made per class the first time a style shows that class; their group is on
+    // the map from the start (see the end of create) so streamlit-folium's click handler reaches
+    // every marker later added to it.
+    var facilityGroup = L.featureGroup();
+    var kinds = [], states = [], byClass = [], made = [];
     if (o.facilities) {
-      var kinds = o.facilities.classes, states = o.facilities.states;
-      var pointRenderer = o.canvas ? mainRenderer : renderer(false, 'mzPoints');
-      var made = L.geoJSON(o.facilities, {
-        pointToLayer: function (f, ll) {
-          return L.circleMarker(ll, {renderer: pointRenderer, pane: o.canvas ? 'overlayPane' : 'mzPoints', radius: 4.5,
-                                     weight: 1, color: '#ffffff', fillColor: kinds[f.properties.c].color, fillOpacity: 0.95,
-                                     opacity: 1});
-        },
-        onEachFeature: function (f, l) {
-          var p = f.properties;
-          l.bindTooltip(table([[heads.facility, p.name], [heads.facilityClass, kinds[p.c].name],
-                               [heads.facilityState, states[p.s]]]), {sticky: false, direction: 'auto', className: 'mz-tip'});
-          l.on('mouseover', function () { l.setStyle({weight: 3, color: '#000000'}); });
-          l.on('mouseout', function () { l.setStyle({weight: 1, color: '#ffffff'}); });
-          l.on('click', function () { sendNow(l.toGeoJSON()); });
-          l.classId = kinds[p.c].id;
-          markers.push(l);
-        }
-      });
-      made.clearLayers();
+      kinds = o.facilities.classes;
+      states = o.facilities.states;
+      kinds.forEach(function () { byClass.push([]); made.push(null); });
+      o.facilities.features.forEach(function (f) { byClass[f.properties.c].push(f); });
     }
+    var pointRenderer = o.canvas ? mainRenderer : renderer(false, 'mzPoints');
+    function markersOf(c) {
+      if (made[c] === null) {
+        made[c] = byClass[c].map(function (f) {
+          var ll = f.geometry.coordinates;
+          var m = L.circleMarker([ll[1], ll[0]], {renderer: pointRenderer, pane: o.canvas ? 'overlayPane' : 'mzPoints',
+                                                  radius: 4.5, weight: 1, color: '#ffffff', fillColor: kinds[c].color,
+                                                  fillOpacity: 0.95, opacity: 1});
+          m.feature = f;
+          return m;
+        });
+      }
+      return made[c];
+    }
+    facilityGroup.bindTooltip(function (m) {
+      var p = m.feature.properties;
+      return table([[heads.facility, p.name], [heads.facilityClass, kinds[p.c].name], [heads.facilityState, states[p.s]]]);
+    }, {sticky: false, direction: 'auto', className: 'mz-tip'});
+    facilityGroup.on('mouseover', function (e) { e.layer.setStyle({weight: 3, color: '#000000'}); });
+    facilityGroup.on('mouseout', function (e) { e.layer.setStyle({weight: 1, color: '#ffffff'}); });
+    facilityGroup.on('click', function (e) { sendNow(e.layer.toGeoJSON()); });
     overlays[heads.facilities] = facilityGroup;
-    var serviceGroup = L.featureGroup().addTo(map);
-    var plannedGroup = L.featureGroup().addTo(map);
+    var serviceGroup = L.featureGroup();
+    var plannedGroup = L.featureGroup();
 
     // Township labels from `labelZoom`, only those in view (at most MAX_LABELS).
     var labels = L.layerGroup();
@@ -241,8 +248,8 @@
         wanted = {};
         classes.forEach(function (c) { wanted[c] = true; });
       }
-      markers.forEach(function (m) {
-        if (wanted === null || wanted[m.classId]) { facilityGroup.addLayer(m); }
+      kinds.forEach(function (k, c) {
+        if (wanted === null || wanted[k.id]) { markersOf(c).forEach(function (m) { facilityGroup.addLayer(m); }); }
       });
     }
     function setPlanned(sites) {
@@ -280,7 +287,11 @@
 
     if (o.planned) { overlays[heads.planned] = plannedGroup; }
     overlays[heads.service] = serviceGroup;
-    L.control.layers(null, overlays, {collapsed: true}).addTo(map);
+    var control = L.control.layers(null, overlays, {collapsed: true}).addTo(map);
+    if (heads.layers && control._layersLink) {
+      control._layersLink.title = heads.layers;
+      control._layersLink.setAttribute('aria-label', heads.layers);
+    }
 
     window.__mzLayer = layer;
     window.__mzFacilities = facilityGroup;
@@ -304,7 +315,15 @@
         if (s !== state.style) { apply(s); }
       }
     }
+    // The first style (inline, or the page's when it came before the frame) is applied before the
+    // layers go on the map: its legend and fit to the area change the view, and a layer on the map
+    // would be projected and drawn once per view change (a whole second time for 1,000+ shapes).
     if (o.inline) { apply(o.inline); } else { look(); window.setInterval(look, 200); }
+    layer.addTo(map);
+    if (overlays[heads.outlines]) { overlays[heads.outlines].addTo(map); }
+    facilityGroup.addTo(map);
+    serviceGroup.addTo(map);
+    plannedGroup.addTo(map);
     return apply;
   }
 
