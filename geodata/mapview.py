@@ -243,9 +243,9 @@ class MapLayer:
     """The drawn layer of one view, sent to the browser once per dataset and view.
 
     geojson
-        FeatureCollection text. Township features: properties i (position), unit_code, name,
-        district_name; area features: i, area_code, name, parent. Names are HTML-escaped; the text
-        is safe inside a <script> element (<, >, & as \\u escapes). Geometry in the display system.
+        `compact_layer` text. Township columns: unit_code, name, district_name, and label points
+        "lp"; area columns: area_code, name, parent. Names are HTML-escaped; the text is safe
+        inside a <script> element (<, >, & as \\u escapes). Geometry in the display system.
     outlines
         District outlines (township views drawn over several districts), same form, or "null".
     codes
@@ -331,21 +331,33 @@ def decode_geometry(data: dict | None, decimals: int):
     return shapely.MultiLineString([ring(r, True) for r in q])
 
 
-def feature_collection(geoms: np.ndarray, properties: list[dict], decimals: int) -> str:
-    """Compact FeatureCollection text, geometry encoded by `encode_geometry` (empty ones null),
-    the grid's decimals in "decimals"."""
-    parts = [f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False, separators=(",", ":"))},'
-             f'"geometry":{encode_geometry(g, decimals)}}}' for p, g in zip(properties, geoms)]
-    return script_safe(f'{{"type":"FeatureCollection","decimals":{int(decimals)},"features":[' + ",".join(parts) + "]}")
+def compact_layer(geoms: np.ndarray, columns: dict[str, list], decimals: int, label_points: np.ndarray | None = None) -> str:
+    """A layer as compact columnar JSON text: {"decimals", "columns": {name: [value per feature]},
+    "geometry": [`encode_geometry` per feature, null when empty], "lp": [x, y integers on the grid
+    per feature] (with `label_points`)}. A feature's position is its "i". Decoded into a GeoJSON
+    FeatureCollection by static/mz-map/coverage-layer.js (`decode`) and by `decode_layer`.
+    Column values are sent as given (escape text first); the whole is `script_safe`."""
+    body = json.dumps(columns, ensure_ascii=False, separators=(",", ":"))
+    parts = ",".join(encode_geometry(g, decimals) for g in geoms)
+    text = f'{{"decimals":{int(decimals)},"columns":{body},"geometry":[{parts}]'
+    if label_points is not None:
+        q = np.rint(np.column_stack([shapely.get_x(label_points), shapely.get_y(label_points)]) * 10.0 ** decimals)
+        text += ',"lp":[' + ",".join(map(str, q.astype(np.int64).ravel().tolist())) + "]"
+    return script_safe(text + "}")
 
 
 def decode_layer(text: str) -> gpd.GeoDataFrame:
-    """A layer's FeatureCollection text as a GeoDataFrame (EPSG:4326), for tests and tools."""
+    """A `compact_layer` text as a GeoDataFrame (EPSG:4326): its columns, "i", and "lp" as
+    (x, y) tuples when sent; for tests and tools."""
     data = json.loads(text)
     decimals = int(data["decimals"])
-    rows = [f["properties"] for f in data["features"]]
-    geoms = [decode_geometry(f["geometry"], decimals) for f in data["features"]]
-    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=4326)
+    frame = pd.DataFrame(data["columns"])
+    frame.insert(0, "i", range(len(data["geometry"])))
+    if "lp" in data:
+        lp = np.asarray(data["lp"], dtype=np.int64).reshape(-1, 2) / 10.0 ** decimals
+        frame["lp"] = [tuple(p) for p in lp.tolist()]
+    geoms = [decode_geometry(g, decimals) for g in data["geometry"]]
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=4326)
 
 
 def build_layer(units: gpd.GeoDataFrame, scope: str = "", *, system: str = "wgs84", width_px: int = MAP_WIDTH_PX,
@@ -374,16 +386,13 @@ def build_layer(units: gpd.GeoDataFrame, scope: str = "", *, system: str = "wgs8
         reps = np.where(empty, shapely.point_on_surface(part.geometry.to_numpy()), reps)
         shown = to_display(simple.to_numpy(), system)
         reps = to_display(reps, system)
-        lx, ly = np.round(shapely.get_x(reps), decimals), np.round(shapely.get_y(reps), decimals)
-        props = [{"i": i, "unit_code": c, "name": html.escape(str(n)), "district_name": html.escape(str(d)),
-                  "lp": [float(x), float(y)]}
-                 for i, (c, n, d, x, y) in enumerate(zip(codes, part["name"], part["district_name"], lx, ly))]
-        geojson = feature_collection(shown, props, decimals)
+        columns = {"unit_code": codes.tolist(), "name": [html.escape(str(n)) for n in part["name"]],
+                   "district_name": [html.escape(str(d)) for d in part["district_name"]]}
+        geojson = compact_layer(shown, columns, decimals, label_points=reps)
         if part["district_code"].nunique() > 1:
             districts = dissolve_areas(part, part["district_code"])
             outline = to_display(simplify_for_display(districts.geometry, tol, decimals).to_numpy(), system)
-            outlines = feature_collection(shapely.boundary(outline), [{"district_code": c} for c in districts["area_code"]],
-                                          decimals)
+            outlines = compact_layer(shapely.boundary(outline), {"district_code": districts["area_code"].tolist()}, decimals)
         label_zoom = _label_zoom(part, width_px)
         vertices_out = int(shapely.get_num_coordinates(shown).sum())
     else:
@@ -395,10 +404,9 @@ def build_layer(units: gpd.GeoDataFrame, scope: str = "", *, system: str = "wgs8
         parents = area_names(part, parent_level) if parent_level and _six_digit(part["district_code"]) else {}
         n_parent = LEVEL_PREFIX.get(parent_level) if parent_level else None
         shown = to_display(simplify_for_display(areas.geometry, tol, decimals).to_numpy(), system)
-        props = [{"i": i, "area_code": c, "name": html.escape(names.get(c, c)),
-                  "parent": html.escape(parents.get(c[:n_parent], "")) if n_parent else ""}
-                 for i, c in enumerate(codes)]
-        geojson = feature_collection(shown, props, decimals)
+        columns = {"area_code": [str(c) for c in codes], "name": [html.escape(names.get(c, c)) for c in codes],
+                   "parent": [html.escape(parents.get(c[:n_parent], "")) if n_parent else "" for c in codes]}
+        geojson = compact_layer(shown, columns, decimals)
         label_zoom = None
         vertices_out = int(shapely.get_num_coordinates(shown).sum())
     minx, miny, maxx, maxy = (float(v) for v in part.total_bounds) if len(part) else (0.0, 0.0, 1.0, 1.0)
@@ -424,5 +432,5 @@ def _label_zoom(part: gpd.GeoDataFrame, width_px: int) -> float:
 
 __all__ = ["TOWNSHIP_VIEW_MAX", "AREA_VIEW_MAX", "MapView", "MapLayer", "choose_view", "scope_mask", "area_key",
            "area_names", "scope_label", "breadcrumb", "scope_options", "scope_levels", "build_layer",
-           "simplify_for_display", "display_tolerance_m", "coordinate_decimals", "dissolve_areas", "feature_collection",
+           "simplify_for_display", "display_tolerance_m", "coordinate_decimals", "dissolve_areas", "compact_layer",
            "encode_geometry", "decode_geometry", "decode_layer", "script_safe"]

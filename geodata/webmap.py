@@ -297,6 +297,8 @@ RATE_CLASSES = (("met", "达标", COVERED_COLOR), ("near", "接近目标(差距�
 #: Without a target rate, the district rate alone: at least 80 % / 50 % / 20 % / below.
 PLAIN_RATE_BREAKS = (0.8, 0.5, 0.2)
 COVERAGE_JS = f"{STATIC_URL}/mz-map/coverage-layer.js"
+#: Decimals of degrees of facility positions sent to the map (5: ~1 m).
+FACILITY_DECIMALS = 5
 #: More facility markers than this draw on a canvas (with the townships: one canvas takes the clicks).
 CANVAS_MIN_POINTS = 1500
 #: Chinese words of the map's tooltips and layer control.
@@ -308,10 +310,13 @@ OFFLINE_MESSAGE = ("底图「{label}」无法加载: 本机可能无法访问互
 
 def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], *,
                         system: str = "wgs84") -> str | None:
-    """The facility markers as compact FeatureCollection text, or None when no facility has
-    coordinates. Properties: facility_id, name (escaped), c (index into the collection's
-    "classes": id, escaped name, colour), s (index into "states": escaped operating statuses);
-    positions rounded to 5 decimals (~1 m) and shifted for `system`."""
+    """The facility markers as compact columnar JSON text, or None when no facility has
+    coordinates: {"classes": [{id, escaped name, colour}], "states": [escaped operating status],
+    "facility_id": [...], "name": [escaped], "c": [index into classes], "s": [index into states],
+    "decimals", "xy": [x, y, ...] integers of 10^-decimals degrees (`FACILITY_DECIMALS`), shifted
+    for `system`}. Decoded by
+    static/mz-map/coverage-layer.js (markers made per class when first shown) and by
+    `decode_facilities`."""
     from geodata.basemaps import lonlat_to_display  # noqa: PLC0415
     from geodata.mapview import script_safe  # noqa: PLC0415
 
@@ -326,12 +331,23 @@ def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str]
     state_ids, state_index = np.unique(state.to_numpy(), return_inverse=True)
     classes = [{"id": c, "name": html.escape(str(class_names.get(c, "未识别类别"))), "color": palette.get(c, UNKNOWN_CLASS_COLOR)}
                for c in class_ids]
-    features = [{"type": "Feature", "properties": {"facility_id": f, "name": n, "c": int(ci), "s": int(si)},
-                 "geometry": {"type": "Point", "coordinates": [round(float(x), 5), round(float(y), 5)]}}
-                for f, n, ci, si, x, y in zip(pts["facility_id"].astype(str), pts["name"].astype(str).map(html.escape),
-                                              class_index, state_index, lon, lat)]
-    data = {"type": "FeatureCollection", "classes": classes, "states": [html.escape(s) for s in state_ids], "features": features}
+    xy = np.rint(np.column_stack([lon, lat]) * 10 ** FACILITY_DECIMALS).astype(np.int64)
+    data = {"decimals": FACILITY_DECIMALS, "classes": classes, "states": [html.escape(s) for s in state_ids],
+            "facility_id": pts["facility_id"].astype(str).tolist(), "name": [html.escape(n) for n in pts["name"].astype(str)],
+            "c": class_index.tolist(), "s": state_index.tolist(), "xy": xy.ravel().tolist()}
     return script_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def decode_facilities(text: str) -> pd.DataFrame:
+    """A `facility_collection` text as a table: facility_id, name, facility_class, class_name,
+    color, operating_status, lon, lat (display system); for tests and tools."""
+    data = json.loads(text)
+    xy = np.asarray(data["xy"], dtype=np.int64).reshape(-1, 2) / 10 ** int(data["decimals"])
+    kinds = data["classes"]
+    return pd.DataFrame({"facility_id": data["facility_id"], "name": data["name"],
+                         "facility_class": [kinds[c]["id"] for c in data["c"]],
+                         "class_name": [kinds[c]["name"] for c in data["c"]], "color": [kinds[c]["color"] for c in data["c"]],
+                         "operating_status": [data["states"][i] for i in data["s"]], "lon": xy[:, 0], "lat": xy[:, 1]})
 
 
 def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Mapping[str, str], map_key: str,
@@ -933,7 +949,7 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
     return localize_assets(fmap)
 
 
-__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection",
+__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection", "decode_facilities",
            "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors", "color_difference",
            "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection", "clicked_unit_code",
            "clicked_facility_id", "clicked_area_code", "Element"]

@@ -17,7 +17,7 @@ from geodata.basemaps import (
 )
 from geodata.chinacoords import wgs84_to_gcj02
 from geodata.mapview import build_layer, decode_layer
-from geodata.webmap import facility_collection, map_frame, style_payload
+from geodata.webmap import decode_facilities, facility_collection, map_frame, style_payload
 
 CLASSES = load_classes()
 BASEMAPS = load_basemaps()
@@ -94,11 +94,11 @@ def test_amap_shifts_what_is_drawn_and_never_the_data(units, facilities):
     ex, ey = wgs84_to_gcj02(x0, y0)
     assert np.abs(x1 - ex).max() < 2e-4 and np.abs(y1 - ey).max() < 2e-4   # the GCJ-02 offset, to the grid
     assert np.hypot(x1 - x0, y1 - y0).min() > 0.002                        # hundreds of metres, not nothing
-    points = json.loads(facility_collection(facilities, CLASSES.names, {}, system="gcj02"))["features"][0]
+    point = decode_facilities(facility_collection(facilities, CLASSES.names, {}, system="gcj02")).iloc[0]
     gx, gy = wgs84_to_gcj02(110.75, 32.55)
-    assert points["geometry"]["coordinates"] == [round(float(gx), 5), round(float(gy), 5)]
-    plain_point = json.loads(facility_collection(facilities, CLASSES.names, {}, system="wgs84"))["features"][0]
-    assert plain_point["geometry"]["coordinates"] == [110.75, 32.55]
+    assert (point["lon"], point["lat"]) == (round(float(gx), 5), round(float(gy), 5))
+    plain_point = decode_facilities(facility_collection(facilities, CLASSES.names, {}, system="wgs84")).iloc[0]
+    assert (plain_point["lon"], plain_point["lat"]) == (110.75, 32.55)
     planned = facilities.assign(site_id="S1")
     layer = build_layer(units, "", system="gcj02")
     site = style_payload(layer, indicator="x", class_names=CLASSES.names, planned=planned, system="gcj02")["planned"][0]

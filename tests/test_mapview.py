@@ -89,7 +89,7 @@ def test_layer_text_is_escaped_and_inert_in_a_script():
     layer = build_layer(units, "")
     assert "<" not in layer.geojson and ">" not in layer.geojson
     assert "{{" not in layer.geojson and "{%" not in layer.geojson
-    props = json.loads(layer.geojson)["features"][0]["properties"]
+    props = decode_layer(layer.geojson).iloc[0]
     assert props["name"] == "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}{% x %}"
     assert props["district_name"] == "&lt;b&gt;区&lt;/b&gt;"
     assert script_safe('{"a":"{#"}') == '{"a":"\\u007b#"}'

@@ -47,9 +47,11 @@
     return L.svg(opts);
   }
 
-  // Layers come with geometry as {"type", "q"}: each ring or line a flat list of integers on a grid
-  // of 10^-decimals degrees, its first point absolute, the others as differences (polygon rings
-  // without their closing point). Turned into GeoJSON coordinates in place.
+  // Layers come as columns (geodata.mapview.compact_layer): {decimals, columns: {name: [value per
+  // feature]}, geometry: [{type, q} or null per feature], lp: [x, y, ...] label points}. Geometry:
+  // each ring or line a flat list of integers on a grid of 10^-decimals degrees, its first point
+  // absolute, the others as differences (polygon rings without their closing point). decode turns
+  // a layer into a GeoJSON FeatureCollection in place (properties: i, the columns, lp).
   function decodeLine(flat, scale) {
     var out = new Array(flat.length / 2), x = 0, y = 0;
     for (var i = 0, j = 0; j < flat.length; i += 1, j += 2) {
@@ -59,23 +61,30 @@
     }
     return out;
   }
-  function decode(collection) {
-    if (!collection || collection.decoded) { return collection; }
-    var scale = Math.pow(10, collection.decimals);
-    collection.features.forEach(function (f) {
-      var g = f.geometry;
-      if (!g || !g.q) { return; }
-      if (g.type === 'Polygon' || g.type === 'MultiLineString') {
-        g.coordinates = g.q.map(function (r) { return decodeLine(r, scale); });
-      } else if (g.type === 'MultiPolygon') {
-        g.coordinates = g.q.map(function (p) { return p.map(function (r) { return decodeLine(r, scale); }); });
-      } else if (g.type === 'LineString') {
-        g.coordinates = decodeLine(g.q, scale);
-      }
-      delete g.q;
+  function decodeGeometry(g, scale) {
+    if (!g) { return null; }
+    var out = {type: g.type};
+    if (g.type === 'Polygon' || g.type === 'MultiLineString') {
+      out.coordinates = g.q.map(function (r) { return decodeLine(r, scale); });
+    } else if (g.type === 'MultiPolygon') {
+      out.coordinates = g.q.map(function (p) { return p.map(function (r) { return decodeLine(r, scale); }); });
+    } else {
+      out.coordinates = decodeLine(g.q, scale);
+    }
+    return out;
+  }
+  function decode(layer) {
+    if (!layer || layer.features) { return layer; }
+    var scale = Math.pow(10, layer.decimals), names = Object.keys(layer.columns), lp = layer.lp;
+    layer.type = 'FeatureCollection';
+    layer.features = layer.geometry.map(function (g, i) {
+      var p = {i: i};
+      for (var k = 0; k < names.length; k++) { p[names[k]] = layer.columns[names[k]][i]; }
+      if (lp) { p.lp = [lp[2 * i] / scale, lp[2 * i + 1] / scale]; }
+      return {type: 'Feature', properties: p, geometry: decodeGeometry(g, scale)};
     });
-    collection.decoded = true;
-    return collection;
+    delete layer.geometry;
+    return layer;
   }
 
   function watchTiles(map, layers, message) {
@@ -184,24 +193,28 @@
 
     // Facility markers: made per class the first time a style shows that class; their group is on
     // the map from the start (see the end of create) so streamlit-folium's click handler reaches
-    // every marker later added to it.
+    // every marker later added to it. Facilities come as columns (geodata.webmap.facility_collection):
+    // classes, states, facility_id, name, c (class index), s (state index), xy (integers of
+    // 10^-decimals degrees).
     var facilityGroup = L.featureGroup();
-    var kinds = [], states = [], byClass = [], made = [];
-    if (o.facilities) {
-      kinds = o.facilities.classes;
-      states = o.facilities.states;
+    var fac = o.facilities, kinds = [], states = [], byClass = [], made = [], unit = 1;
+    if (fac) {
+      unit = Math.pow(10, fac.decimals);
+      kinds = fac.classes;
+      states = fac.states;
       kinds.forEach(function () { byClass.push([]); made.push(null); });
-      o.facilities.features.forEach(function (f) { byClass[f.properties.c].push(f); });
+      fac.c.forEach(function (c, j) { byClass[c].push(j); });
     }
     var pointRenderer = o.canvas ? mainRenderer : renderer(false, 'mzPoints');
     function markersOf(c) {
       if (made[c] === null) {
-        made[c] = byClass[c].map(function (f) {
-          var ll = f.geometry.coordinates;
-          var m = L.circleMarker([ll[1], ll[0]], {renderer: pointRenderer, pane: o.canvas ? 'overlayPane' : 'mzPoints',
-                                                  radius: 4.5, weight: 1, color: '#ffffff', fillColor: kinds[c].color,
-                                                  fillOpacity: 0.95, opacity: 1});
-          m.feature = f;
+        made[c] = byClass[c].map(function (j) {
+          var x = fac.xy[2 * j] / unit, y = fac.xy[2 * j + 1] / unit;
+          var m = L.circleMarker([y, x], {renderer: pointRenderer, pane: o.canvas ? 'overlayPane' : 'mzPoints',
+                                          radius: 4.5, weight: 1, color: '#ffffff', fillColor: kinds[c].color,
+                                          fillOpacity: 0.95, opacity: 1});
+          m.feature = {type: 'Feature', properties: {facility_id: fac.facility_id[j], name: fac.name[j], c: c, s: fac.s[j]},
+                       geometry: {type: 'Point', coordinates: [x, y]}};
           return m;
         });
       }
