@@ -47,6 +47,7 @@ import html
 import json
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -299,6 +300,9 @@ PLAIN_RATE_BREAKS = (0.8, 0.5, 0.2)
 COVERAGE_JS = f"{STATIC_URL}/mz-map/coverage-layer.js"
 #: Decimals of degrees of facility positions sent to the map (5: ~1 m).
 FACILITY_DECIMALS = 5
+#: How many facility texts `facility_collection` remembers (a few views of a few pages).
+FACILITY_TEXT_MEMO = 16
+_FACILITY_TEXTS: OrderedDict[str, str | None] = OrderedDict()
 #: More facility markers than this draw on a canvas (with the townships: one canvas takes the clicks).
 CANVAS_MIN_POINTS = 1500
 #: Chinese words of the map's tooltips and layer control.
@@ -310,6 +314,25 @@ OFFLINE_MESSAGE = ("底图「{label}」无法加载: 本机可能无法访问互
 
 def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], *,
                         system: str = "wgs84") -> str | None:
+    """`facility_text`, remembered for the last `FACILITY_TEXT_MEMO` inputs (by a digest of the
+    columns it reads: a map page asks for the same markers on every run)."""
+    cols = [c for c in ("facility_id", "name", "facility_class", "lon", "lat", "operating_status") if c in facilities]
+    digest = hashlib.sha1(pd.util.hash_pandas_object(facilities[cols], index=False).to_numpy().tobytes())
+    digest.update(json.dumps([cols, sorted(map(str, class_names.items())), sorted(map(str, palette.items())), system],
+                             ensure_ascii=False).encode())
+    key = digest.hexdigest()
+    if key in _FACILITY_TEXTS:
+        _FACILITY_TEXTS.move_to_end(key)
+        return _FACILITY_TEXTS[key]
+    text = facility_text(facilities, class_names, palette, system=system)
+    _FACILITY_TEXTS[key] = text
+    while len(_FACILITY_TEXTS) > FACILITY_TEXT_MEMO:
+        _FACILITY_TEXTS.popitem(last=False)
+    return text
+
+
+def facility_text(facilities: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], *,
+                  system: str = "wgs84") -> str | None:
     """The facility markers as compact columnar JSON text, or None when no facility has
     coordinates: {"classes": [{id, escaped name, colour}], "states": [escaped operating status],
     "facility_id": [...], "name": [escaped], "c": [index into classes], "s": [index into states],
@@ -949,7 +972,7 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
     return localize_assets(fmap)
 
 
-__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection", "decode_facilities",
+__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities",
            "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors", "color_difference",
            "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection", "clicked_unit_code",
            "clicked_facility_id", "clicked_area_code", "Element"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -434,13 +435,28 @@ def plan_targets(plan: str | None = None) -> pd.DataFrame:
     return t[t["plan"] == (plan or current_plan())]
 
 
+def targets_key(frame: pd.DataFrame) -> str:
+    """A digest of a plan-target table's content (columns, cells as text): the cache key of the
+    computations below, which take the table itself unhashed (Streamlit's hashing of it cost
+    ~9 ms per call, several calls per run)."""
+    cells = frame.astype(str).to_numpy().tolist()
+    return hashlib.sha256(json.dumps([list(map(str, frame.columns)), cells], ensure_ascii=False).encode()).hexdigest()
+
+
+def _targets_args(plan: str | None) -> tuple[str, pd.DataFrame]:
+    frame = plan_targets(plan)
+    return targets_key(frame), frame
+
+
 @st.cache_resource(show_spinner="正在计算覆盖率…", max_entries=16)
-def _compute(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig) -> tuple[pd.DataFrame, CoverageResult]:
-    """(assigned, result), shared read-only like `_read_dataset`'s frames."""
+def _compute(data_key: tuple, targets_digest: str, _targets_frame: pd.DataFrame,
+             cfg: CoverageConfig) -> tuple[pd.DataFrame, CoverageResult]:
+    """(assigned, result), shared read-only like `_read_dataset`'s frames; cached per data,
+    target table content (`targets_key`) and settings."""
     units, facilities, _, _ = _read_dataset(*data_key)
-    assigned, result = evaluate_layers(units, facilities, targets_frame, class_catalog(), config=cfg)
-    if len(targets_frame):  # a city's plan on a province's townships speaks for the city (coverage.hierarchy)
-        result = result_for_area(result, plan_area_code(str(targets_frame["plan"].iloc[0]), ws().plan_areas()))
+    assigned, result = evaluate_layers(units, facilities, _targets_frame, class_catalog(), config=cfg)
+    if len(_targets_frame):  # a city's plan on a province's townships speaks for the city (coverage.hierarchy)
+        result = result_for_area(result, plan_area_code(str(_targets_frame["plan"].iloc[0]), ws().plan_areas()))
     return assigned, result
 
 
@@ -456,26 +472,26 @@ def _active_key() -> tuple:
 
 
 @st.cache_data(show_spinner="正在测算最少新增点位…", max_entries=16)
-def _proposals(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, rank: str):
+def _proposals(data_key: tuple, targets_digest: str, _targets_frame: pd.DataFrame, cfg: CoverageConfig, rank: str):
     from coverage.proposals import propose_sites  # noqa: PLC0415
 
     units, facilities, _, _ = _read_dataset(*data_key)
-    assigned, res = _compute(data_key, targets_frame, cfg)
+    assigned, res = _compute(data_key, targets_digest, _targets_frame, cfg)
     return propose_sites(units, res, rank=rank, facilities=facilities, assigned=assigned, classes=class_catalog(), config=cfg)
 
 
 def proposals(rank: str, plan: str | None = None):
     """`coverage.proposals.propose_sites` for the active data, plan and settings (cached)."""
-    return _proposals(_active_key(), plan_targets(plan), config(), rank)
+    return _proposals(_active_key(), *_targets_args(plan), config(), rank)
 
 
 @st.cache_data(show_spinner="正在计算服务半径…", max_entries=16)
-def _access(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, facility_class: str, radius_km: float,
-            points_key: tuple):
+def _access(data_key: tuple, targets_digest: str, _targets_frame: pd.DataFrame, cfg: CoverageConfig, facility_class: str,
+            radius_km: float, points_key: tuple):
     from coverage.access import class_access, counted_facilities, service_areas  # noqa: PLC0415
 
     units, facilities, _, _ = _read_dataset(*data_key)
-    assigned, _ = _compute(data_key, targets_frame, cfg)
+    assigned, _ = _compute(data_key, targets_digest, _targets_frame, cfg)
     access = class_access(units, facilities, assigned, class_catalog(), facility_class, radius_km, config=cfg,
                           demand_points=demand_points()[0] if points_key else None)
     areas = service_areas(counted_facilities(facilities, assigned, class_catalog(), facility_class, config=cfg),
@@ -488,27 +504,29 @@ def access(facility_class: str, radius_km: float, plan: str | None = None):
     data (village/community points when saved), cached per data, plan, settings, class and radius."""
     found = ws().population_file("demand_points")
     points_key = (hashlib.sha256(found[0]).hexdigest(), tuple(sorted(map(str, found[1].items())))) if found else ()
-    return _access(_active_key(), plan_targets(plan), config(), facility_class, float(radius_km), points_key)
+    return _access(_active_key(), *_targets_args(plan), config(), facility_class, float(radius_km), points_key)
 
 
 @st.cache_data(max_entries=64)
-def _statuses(data_key: tuple, targets_frame: pd.DataFrame, cfg: CoverageConfig, target_id: str, scope: str) -> pd.Series:
+def _statuses(data_key: tuple, targets_digest: str, _targets_frame: pd.DataFrame, cfg: CoverageConfig, target_id: str,
+              scope: str) -> pd.Series:
     from coverage.evaluate import unit_statuses  # noqa: PLC0415
     from geodata.mapview import scope_mask  # noqa: PLC0415
 
     units = _read_dataset(*data_key)[0]
-    return unit_statuses(units[scope_mask(units, scope)], _compute(data_key, targets_frame, cfg)[1], target_id, cfg)
+    return unit_statuses(units[scope_mask(units, scope)], _compute(data_key, targets_digest, _targets_frame, cfg)[1],
+                         target_id, cfg)
 
 
 def statuses(target_id: str, scope: str = "", plan: str | None = None) -> pd.Series:
     """`coverage.evaluate.unit_statuses` of the townships in `scope` (see `geodata.mapview.scope_mask`)
     for one target, cached per data, plan, settings, target and scope: the map asks on every click."""
-    return _statuses(_active_key(), plan_targets(plan), config(), target_id, scope)
+    return _statuses(_active_key(), *_targets_args(plan), config(), target_id, scope)
 
 
 def result(plan: str | None = None) -> tuple[pd.DataFrame, CoverageResult]:
     """(assigned facilities, CoverageResult) for the active data, plan and settings (cached)."""
-    return _compute(_active_key(), plan_targets(plan), config())
+    return _compute(_active_key(), *_targets_args(plan), config())
 
 
 def area_name() -> str:

@@ -429,7 +429,8 @@ def test_pages_leave_the_shared_dataset_unchanged(empty_workspace):
     key = (file_key(u), file_key(f), "auto", (), ())
     dataset = _shared._read_dataset(*key)
     everything = load_targets(_shared.TARGETS_CSV, load_classes(_shared.CLASSES_CSV))
-    computed = _shared._compute(key, everything[everything["plan"] == plan], _shared.config())
+    frame = everything[everything["plan"] == plan]
+    computed = _shared._compute(key, _shared.targets_key(frame), frame, _shared.config())
     before = [_fingerprint(v) for v in (*dataset, *computed)]
     for page in [*PAGES, "pages/scenarios.py"]:
         at.switch_page(page).run()
@@ -441,7 +442,7 @@ def test_pages_leave_the_shared_dataset_unchanged(empty_workspace):
                     assert not at.exception, (page, at.exception)
     again = _shared._read_dataset(*key)
     assert all(a is b for a, b in zip(again, dataset)), "the dataset was read again instead of shared"
-    assert _shared._compute(key, everything[everything["plan"] == plan], _shared.config())[1] is computed[1]
+    assert _shared._compute(key, _shared.targets_key(frame), frame, _shared.config())[1] is computed[1]
     assert [_fingerprint(v) for v in (*dataset, *computed)] == before
 
 
@@ -457,3 +458,16 @@ def test_every_page_runs_for_every_plan(empty_workspace):
         for page in [*PAGES, "pages/scenarios.py"]:
             at.switch_page(page).run()
             assert not at.exception, (plan, page, at.exception)
+
+
+def test_targets_key_follows_the_target_table_content():
+    from pages._shared import targets_key
+
+    table = pd.read_csv(ROOT / "data/plan_targets.csv", dtype=str, keep_default_na=False)
+    key = targets_key(table)
+    assert targets_key(table.copy()) == key
+    edited = table.copy()
+    edited.iloc[0, edited.columns.get_loc("target_value")] = "0.99"
+    assert targets_key(edited) != key
+    assert targets_key(table.rename(columns={"plan": "规划"})) != key
+    assert targets_key(table.iloc[1:]) != key

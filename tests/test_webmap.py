@@ -16,7 +16,7 @@ from geodata.io import read_facilities, read_units
 from geodata.mapview import build_layer, script_safe
 from geodata.webmap import (
     OSM_ATTRIBUTION, PALETTE, STATUS_COLORS, MapSelection, boundary_attribution, catalog_colors, class_colors,
-    clicked_facility_id, clicked_selection, clicked_unit_code, color_difference, coverage_map, is_osm_layer,
+    clicked_facility_id, clicked_selection, clicked_unit_code, color_difference, coverage_map, facility_collection, facility_text, is_osm_layer,
     localize_assets, map_frame, problems_map, style_payload, style_script,
 )
 
@@ -360,3 +360,17 @@ def test_district_rate_colours_are_distinct():
     assert worst >= 20
     for c in colors[:4]:
         assert color_difference(c, STATUS_COLORS["out_of_scope"]) >= 20 and color_difference(c, STATUS_COLORS["no_data"]) >= 20
+
+
+def test_facility_text_is_remembered_by_content(demo):
+    _, facilities = demo
+    pts = facilities.head(40).copy()
+    first = facility_collection(pts, {"day_care": "日间照料"}, {})
+    assert facility_collection(pts.copy(), {"day_care": "日间照料"}, {}) is first    # same content: remembered
+    assert first == facility_text(pts, {"day_care": "日间照料"}, {})
+    moved = pts.assign(lon=pts["lon"] + 0.01)
+    assert facility_collection(moved, {"day_care": "日间照料"}, {}) == facility_text(moved, {"day_care": "日间照料"}, {})
+    assert facility_collection(moved, {"day_care": "日间照料"}, {}) != first
+    renamed = pts.assign(name="新名称")
+    assert "新名称" in facility_collection(renamed, {"day_care": "日间照料"}, {})
+    assert facility_collection(pts, {"day_care": "日间照料"}, {}, system="gcj02") != first
