@@ -419,11 +419,10 @@ def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Map
                                                                   key="(或密钥无效)" if getattr(basemap, "key_secret", "") else "")),
              "inline": inline_style}
     options = script_safe(json.dumps(small, ensure_ascii=False, separators=(",", ":")))
-    options = (options[:-1] + f',"data":{layer.geojson},"outlines":{layer.outlines},'
-               f'"facilities":{points or "null"}}}')
+    data = f'{{"data":{layer.geojson},"outlines":{layer.outlines},"facilities":{points or "null"}}}'
     # the fit to the area first, on the empty map: the layers are then projected and drawn once
     fmap.add_child(_Behaviour(layer.bounds, print_size_mm))
-    fmap.add_child(_CoverageLayer(options))
+    fmap.add_child(_CoverageLayer(options, data))
     return localize_assets(fmap)
 
 
@@ -466,6 +465,15 @@ def style_payload(layer, *, indicator: str, unit_status: pd.Series | None = None
     points = [(class_names[c], palette.get(c, UNKNOWN_CLASS_COLOR)) for c in class_names if c in drawn]
     return style | {"layer": layer.layer_id, "classes": visible, "planned": sites, "service": service,
                     "legend": _legend_html(title, areas, points, planned=len(sites) if planned is not None else 0)}
+
+
+def names_by_unit(facilities: pd.DataFrame) -> dict[str, list[str]]:
+    """Township code -> names of `facilities` there, in table order (`style_payload`'s
+    `facilities_by_unit`); one pass, not a group-by with a Python call per township."""
+    out: dict[str, list[str]] = {}
+    for code, name in zip(facilities["unit_code"].tolist(), facilities["name"].tolist()):
+        out.setdefault(code, []).append(name)
+    return out
 
 
 def style_script(map_key: str, payload: dict, seq: int = 0) -> str:
@@ -677,7 +685,12 @@ def _base_map(bounds, height: int, *, attribution: str | None = None, canvas: bo
 
 class _CoverageLayer(JSCSSMixin):
     """The view's layers, drawn by static/mz-map/coverage-layer.js (`MzCoverage.create`) from
-    prepared options: a JS object literal whose strings are escaped and script-safe."""
+    small options (a JS object literal whose strings are escaped and script-safe) and the layers'
+    data: script-safe JSON text in a <script type="application/json"> element of the page's body,
+    named in the options ("dataId", a digest of the data, so it is the same from run to run).
+
+    The data is not in the script: streamlit-folium dedents, searches and hashes the script on
+    every run (~0.1 s per MB), and the browser parses it as code instead of as JSON."""
 
     _template = Template("""
 {% macro header(this, kwargs) %}
@@ -696,19 +709,23 @@ MzCoverage.create({{ this._parent.get_name() }}, {{ this.options }});
 """)
     default_js = [("mz_coverage_layer", COVERAGE_JS)]
 
-    def __init__(self, options: str) -> None:
+    def __init__(self, options: str, data: str) -> None:
         super().__init__()
         self._name = "MzCoverageLayer"
-        self.options = options
+        self.data_id = "mz-data-" + hashlib.sha1(data.encode()).hexdigest()[:20]
+        self.options = options[:-1] + f',"dataId":"{self.data_id}"}}'
+        self.data = data
 
     def render(self, **kwargs) -> None:
-        """As `JSCSSMixin.render`, except that the rendered script (megabytes of prepared data) is
-        added to the page as text: branca would compile it as a Jinja template (~0.2 s per MB)."""
+        """As `JSCSSMixin.render`, plus the data element; the script and the data are added to the
+        page as text: branca would compile them as Jinja templates (~0.2 s per MB)."""
         figure = self.get_root()
         for name, url in self.default_js:
             figure.header.add_child(JavascriptLink(url), name=name)
         module = self._template.module
         figure.header.add_child(Element(module.header(self, kwargs)), name=self.get_name())
+        figure.html.add_child(_Text(f'\n<script type="application/json" id="{self.data_id}">{self.data}</script>\n'),
+                              name=self.get_name() + "_data")
         figure.script.add_child(_Text(module.script(self, kwargs)), name=self.get_name())
 
 
@@ -972,7 +989,7 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
     return localize_assets(fmap)
 
 
-__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities",
+__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities", "names_by_unit",
            "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors", "color_difference",
            "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection", "clicked_unit_code",
            "clicked_facility_id", "clicked_area_code", "Element"]

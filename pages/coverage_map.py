@@ -11,7 +11,8 @@ from coverage.evaluate import AREA_CODE, UNIT_STATUSES
 from coverage.quality import quality_summary
 from coverage.summary import no_data_notice
 from geodata.mapview import LEVEL_LABELS, scope_mask
-from geodata.webmap import PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, map_frame, style_payload
+from geodata.webmap import (PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, map_frame,
+                            names_by_unit, style_payload)
 from pages import _map, _shared
 from reporting.excel import safe_filename
 from reporting.meeting_pack import PackData, indicator_maps
@@ -77,7 +78,7 @@ placed = assigned[assigned["status"].eq("assigned") & assigned["unit_code"].isin
     else assigned.iloc[0:0]
 pts = placed if show_all else placed[placed["facility_class"] == target["facility_class"]]
 of_class = placed[placed["facility_class"] == target["facility_class"]]
-by_unit = of_class.groupby("unit_code")["name"].apply(list).to_dict()
+by_unit = names_by_unit(of_class)
 attribution = boundary_attribution(unit_report)
 scope_name = _map.label(units, scope)
 

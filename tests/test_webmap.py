@@ -17,7 +17,7 @@ from geodata.mapview import build_layer, script_safe
 from geodata.webmap import (
     OSM_ATTRIBUTION, PALETTE, STATUS_COLORS, MapSelection, boundary_attribution, catalog_colors, class_colors,
     clicked_facility_id, clicked_selection, clicked_unit_code, color_difference, coverage_map, facility_collection, facility_text, is_osm_layer,
-    localize_assets, map_frame, problems_map, style_payload, style_script,
+    localize_assets, map_frame, names_by_unit, problems_map, style_payload, style_script,
 )
 
 from tests.conftest import ROOT
@@ -295,7 +295,7 @@ def test_a_click_or_an_indicator_change_resends_no_geometry(demo, monkeypatch):
     # the frame of the next run (a click, another indicator) is byte for byte the same: Streamlit
     # sends it as a reference to the copy the browser holds
     assert args == args_again
-    assert layer.geojson in args["script"] and len(args["script"]) > len(layer.geojson)
+    assert layer.geojson in args["html"] and layer.geojson not in args["script"]   # data as JSON, not code
     # what changes goes in the style: small, no coordinates
     styles = []
     for target_class, state in (("day_care", "covered"), ("public_burial", "uncovered")):
@@ -374,3 +374,9 @@ def test_facility_text_is_remembered_by_content(demo):
     renamed = pts.assign(name="新名称")
     assert "新名称" in facility_collection(renamed, {"day_care": "日间照料"}, {})
     assert facility_collection(pts, {"day_care": "日间照料"}, {}, system="gcj02") != first
+
+
+def test_names_by_unit_equals_the_group_by():
+    table = pd.DataFrame({"unit_code": ["b", "a", "b", "c", "a"], "name": ["甲", "乙", "丙", "丁", "戊"]})
+    assert names_by_unit(table) == table.groupby("unit_code")["name"].apply(list).to_dict()
+    assert names_by_unit(table.iloc[0:0]) == {}

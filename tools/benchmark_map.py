@@ -10,8 +10,11 @@ Generated, per size (1,300 / 10,000 / 40,000 townships), in a temporary workspac
 - facilities: 1.5 per township (2,000 at 1,300), classes drawn from data/facility_classes.csv.
 
 Measured in Chromium (Debian's /usr/bin/chromium through Playwright), warm (the page opened once
-before, so Streamlit's caches hold the data, the layer and the browser's the static assets):
-- first draw: from navigation to the township (or district) layer drawn on the map;
+before, so Streamlit's caches hold the data, the layer and the browser's the static assets).
+Timings are repeated (`--repeat`, default 5 first draws, 3 clicks and indicator changes) and
+reported as their median with the range: on a shared 2-core machine one run varies by up to 1.5x.
+- first draw: from navigation to the township (or district) layer drawn on the map, each time a
+  new page load (a new session);
 - payload: bytes the server sent over the websocket for that draw (the map is inside it), and for
   a township click and an indicator change afterwards (a click must not re-send geometry);
 - click to details: from the click on a township to its name in the details panel;
@@ -23,7 +26,7 @@ rendered to HTML (what each click cost before: size and server time; its browser
 issue's 2.2-3 s per click at 1,300).
 
 Usage: .venv/bin/python tools/benchmark_map.py [--sizes 1300,10000,40000] [--vertices 300]
-       [--keep DIR] [--port 8631] [--shots DIR]
+       [--keep DIR] [--port 8631] [--shots DIR] [--repeat 5]
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -280,7 +284,7 @@ def click_feature(page, frame, index: int | None = None) -> str:
     return found["code"]
 
 
-def measure(base: str, shots: Path | None, size: int) -> dict:
+def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
     from playwright.sync_api import sync_playwright
 
     out: dict = {}
@@ -296,46 +300,54 @@ def measure(base: str, shots: Path | None, size: int) -> dict:
         caption = page.get_by_text(re.compile(r"共 \d+ 个乡镇")).first.inner_text()
         if f"共 {size} 个乡镇" not in caption:
             raise RuntimeError(f"the app did not load the generated data ({caption!r}): see the server's log")
-        # warm first draw (a new page load: new session, caches warm)
-        page.goto("about:blank")
-        counter.reset()
-        started = time.perf_counter()
-        page.goto(f"{base}/coverage_map")
-        frame = map_frame(page)
-        out["first_draw_s"] = time.perf_counter() - started
-        page.wait_for_timeout(1500)  # let the run finish sending
-        out["payload_mb"] = counter.total / 1e6
+        # warm first draws (each a new page load: new session, caches warm)
+        out["first_draw_s"] = []
+        for k in range(repeat):
+            page.goto("about:blank")
+            counter.reset()
+            started = time.perf_counter()
+            page.goto(f"{base}/coverage_map")
+            frame = map_frame(page)
+            out["first_draw_s"].append(time.perf_counter() - started)
+            page.wait_for_timeout(1500)  # let the run finish sending
+            if k == 0:
+                out["payload_mb"] = counter.total / 1e6
         out["top_view"] = layer_kind(frame)
         if shots:
             page.screenshot(path=str(shots / f"map_{size}_top.png"))
         if out["top_view"] == "township":
-            out |= township_interactions(page, frame, counter)
+            out |= township_interactions(page, frame, counter, max(1, (repeat + 1) // 2))
         else:
             out |= drill_down(page, frame, counter, shots, size)
         browser.close()
     return out
 
 
-def township_interactions(page, frame, counter) -> dict:
-    out = {}
+def township_interactions(page, frame, counter, repeat: int = 3) -> dict:
+    """`repeat` township clicks (different townships) and indicator changes (back and forth)."""
+    out = {"click_s": [], "indicator_s": []}
     details = page.locator(".st-key-map_details")
-    before = details.inner_text()
-    counter.reset()
-    started = time.perf_counter()
-    code = click_feature(page, frame)
-    wait_for(lambda: code in details.inner_text() and details.inner_text() != before)
-    out["click_s"] = time.perf_counter() - started
-    page.wait_for_timeout(1200)
-    out["click_bytes"] = counter.total
-    old = fills(frame)
-    options = open_indicator_list(page)
-    counter.reset()
-    started = time.perf_counter()
-    options.nth(1).click()
-    wait_for(lambda: fills(map_frame(page)) != old)
-    out["indicator_s"] = time.perf_counter() - started
-    page.wait_for_timeout(1200)
-    out["indicator_bytes"] = counter.total
+    for k in range(repeat):
+        before = details.inner_text()
+        counter.reset()
+        started = time.perf_counter()
+        code = click_feature(page, frame, None if k == 0 else k * 11)
+        wait_for(lambda: code in details.inner_text() and details.inner_text() != before)
+        out["click_s"].append(time.perf_counter() - started)
+        page.wait_for_timeout(1200)
+        if k == 0:
+            out["click_bytes"] = counter.total
+    for k in range(repeat):
+        old = fills(map_frame(page))
+        options = open_indicator_list(page)
+        counter.reset()
+        started = time.perf_counter()
+        options.nth(1 if k % 2 == 0 else 0).click()
+        wait_for(lambda: fills(map_frame(page)) != old)
+        out["indicator_s"].append(time.perf_counter() - started)
+        page.wait_for_timeout(1200)
+        if k == 0:
+            out["indicator_bytes"] = counter.total
     return out
 
 
@@ -440,6 +452,8 @@ def naive_baseline(folder: Path) -> dict:
 def fmt(value, unit: str = "s") -> str:
     if value is None:
         return "—"
+    if isinstance(value, list) and len(value) > 3:
+        return f"median {fmt(statistics.median(value), unit)} ({min(value):.2f}-{max(value):.2f})"
     if isinstance(value, list):
         return ", ".join(fmt(v, unit) for v in value)
     return f"{value:.2f} {unit}" if unit else f"{value:,.0f}"
@@ -478,6 +492,7 @@ def main() -> None:
     parser.add_argument("--shots", type=Path, help="save screenshots here")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5, help="first draws per size (clicks: about half as many)")
     args = parser.parse_args()
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
@@ -492,7 +507,7 @@ def main() -> None:
         port = args.port or free_port()
         proc = start_server(folder, port)
         try:
-            got = measure(f"http://127.0.0.1:{port}", args.shots, size)
+            got = measure(f"http://127.0.0.1:{port}", args.shots, size, args.repeat)
         finally:
             proc.terminate()
             proc.wait(timeout=20)

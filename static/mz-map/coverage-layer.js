@@ -126,6 +126,13 @@
   }
 
   function create(map, o) {
+    var started = window.performance ? performance.now() : 0;
+    if (o.dataId) {  // the layers' data: JSON in a <script type="application/json"> element of the page
+      var d = JSON.parse(document.getElementById(o.dataId).textContent);
+      o.data = d.data;
+      o.outlines = d.outlines;
+      o.facilities = d.facilities;
+    }
     panes(map);
     decode(o.data);
     decode(o.outlines);
@@ -337,6 +344,8 @@
     facilityGroup.addTo(map);
     serviceGroup.addTo(map);
     plannedGroup.addTo(map);
+    // how long this took (ms; read by tools/benchmark_map.py)
+    window.__mzCreateMs = window.performance ? performance.now() - started : null;
     return apply;
   }
 

@@ -2,6 +2,7 @@
 facility markers are drawn, nothing is requested from any host but the app's own, the controls are
 Chinese (full-screen button included), clicks show townships and facilities, the legend and
 tooltips stay inside the map, printing gives one A4 landscape sheet, the map image downloads."""
+import json
 import os
 import re
 import socket
@@ -327,17 +328,26 @@ def test_deep_link_on_fresh_server_goes_through_app(tmp_path):
 # ------------------------------------------------------------------ restyle, drill-down, basemaps
 
 class WebsocketBytes:
-    """Bytes the page received over Streamlit's websocket since `reset`."""
+    """Bytes the page received over Streamlit's websocket since `reset`, and the frames themselves."""
 
     def __init__(self, page) -> None:
         self.total = 0
+        self.frames: list[bytes] = []
         page.on("websocket", lambda ws: ws.on("framereceived", self._add))
 
     def _add(self, payload) -> None:
         self.total += len(payload)
+        self.frames.append(payload if isinstance(payload, bytes) else payload.encode())
 
     def reset(self) -> None:
         self.total = 0
+        self.frames = []
+
+    def carried(self, text: str) -> bool:
+        """Whether a frame received since `reset` contains `text` (as the component's JSON
+        arguments carry it: quotes escaped)."""
+        needle = json.dumps(text, ensure_ascii=False)[1:-1].encode()
+        return any(needle in f for f in self.frames)
 
 
 # A township's label point (an area's centre) away from facility markers: {x, y, code} in the map.
@@ -383,6 +393,12 @@ def test_click_and_indicator_change_restyle_without_resending_geometry(server, t
     layer's geometry on the wire (bytes received far below the layer's size)."""
     from playwright.sync_api import sync_playwright
 
+    from geodata.demo import load_demo
+    from geodata.io import read_units
+    from geodata.mapview import build_layer
+
+    layer_text = build_layer(read_units(load_demo()[0])[0], "").geojson  # the township layer as drawn
+    ring = json.dumps(json.loads(layer_text)["geometry"][0]["q"][0], separators=(",", ":"))  # its first ring, as sent
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -392,6 +408,7 @@ def test_click_and_indicator_change_restyle_without_resending_geometry(server, t
             frame_el, frame = map_frame(page)
             page.wait_for_timeout(1500)
             first = received.total
+            first_had_geometry = received.carried(ring)
             frame.evaluate("() => { window.__probe = 'same document'; }")
             point = frame.evaluate(TOWNSHIP_POINT)
             received.reset()
@@ -400,6 +417,7 @@ def test_click_and_indicator_change_restyle_without_resending_geometry(server, t
             details.get_by_text(f"代码 {point['code']}").wait_for(timeout=30000)
             page.wait_for_timeout(1500)
             after_click = received.total
+            click_had_geometry = received.carried(ring)
             fills_before = frame.evaluate("() => window.__mzLayer.getLayers().map(l => l.options.fillColor).join()")
             count_before = frame.evaluate("() => window.__mzStyleCount")
             page.locator("[data-testid='stSelectbox']").filter(has_text="指标").first.click()
@@ -413,6 +431,7 @@ def test_click_and_indicator_change_restyle_without_resending_geometry(server, t
                                    arg=["iframe[title*='streamlit_folium']", fills_before], timeout=30000)
             page.wait_for_timeout(1500)
             after_change = received.total
+            change_had_geometry = received.carried(ring)
             frame_el, frame = map_frame(page)
             probe = frame.evaluate("() => window.__probe")
             count_after = frame.evaluate("() => window.__mzStyleCount")
@@ -422,12 +441,13 @@ def test_click_and_indicator_change_restyle_without_resending_geometry(server, t
             raise
         finally:
             browser.close()
-    assert first > 300_000  # the first draw carried the map: layer, facilities, scripts
+    assert first_had_geometry and first > len(layer_text)  # the first draw carried the map: layer, facilities, scripts
     assert probe == "same document"  # neither the click nor the change rebuilt the map
     assert count_after > count_before  # the change restyled it
-    # the map again would be the first draw's size: a click and a change carry only page elements
-    assert after_click < first / 8, (after_click, first)
-    assert after_change < first / 8, (after_change, first)
+    # a click and a change carry page elements and the style, not the township layer again
+    assert not click_had_geometry and not change_had_geometry
+    assert after_click < first / 4, (after_click, first)
+    assert after_change < first / 4, (after_change, first)
 
 
 @pytest.fixture(scope="module")
