@@ -275,10 +275,16 @@ CLEAR_POINT = """(i) => {
   return null; }"""
 
 
-def click_feature(page, frame, index: int | None = None) -> str:
+def click_feature(page, frame, index: int | None = None, avoid: frozenset[str] = frozenset()) -> str:
     """Click (in page coordinates) inside a feature of the map's layer, away from facility
-    markers; returns its code."""
-    found = frame.evaluate(CLEAR_POINT, index)
+    markers, other than the features coded in `avoid`; returns its code."""
+    start = index
+    found = frame.evaluate(CLEAR_POINT, start)
+    for _ in range(200):
+        if found is None or found["code"] not in avoid:
+            break
+        start = (start or 0) + 1
+        found = frame.evaluate(CLEAR_POINT, start)
     box = page.query_selector(MAP_FRAME).bounding_box()
     page.mouse.click(box["x"] + found["x"], box["y"] + found["y"])
     return found["code"]
@@ -327,11 +333,13 @@ def township_interactions(page, frame, counter, repeat: int = 3) -> dict:
     """`repeat` township clicks (different townships) and indicator changes (back and forth)."""
     out = {"click_s": [], "indicator_s": []}
     details = page.locator(".st-key-map_details")
+    clicked: set[str] = set()
     for k in range(repeat):
         before = details.inner_text()
         counter.reset()
         started = time.perf_counter()
-        code = click_feature(page, frame, None if k == 0 else k * 11)
+        code = click_feature(page, frame, None if k == 0 else k * 11, frozenset(clicked))
+        clicked.add(code)
         wait_for(lambda: code in details.inner_text() and details.inner_text() != before)
         out["click_s"].append(time.perf_counter() - started)
         page.wait_for_timeout(1200)
