@@ -47,6 +47,7 @@ import html
 import json
 import math
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -303,6 +304,7 @@ FACILITY_DECIMALS = 5
 #: How many facility texts `facility_collection` remembers (a few views of a few pages).
 FACILITY_TEXT_MEMO = 16
 _FACILITY_TEXTS: OrderedDict[str, str | None] = OrderedDict()
+_FACILITY_TEXTS_LOCK = threading.Lock()
 #: More facility markers than this draw on a canvas (with the townships: one canvas takes the clicks).
 CANVAS_MIN_POINTS = 1500
 #: Chinese words of the map's tooltips and layer control.
@@ -321,13 +323,15 @@ def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str]
     digest.update(json.dumps([cols, sorted(map(str, class_names.items())), sorted(map(str, palette.items())), system],
                              ensure_ascii=False).encode())
     key = digest.hexdigest()
-    if key in _FACILITY_TEXTS:
-        _FACILITY_TEXTS.move_to_end(key)
-        return _FACILITY_TEXTS[key]
+    with _FACILITY_TEXTS_LOCK:  # sessions run on threads of their own
+        if key in _FACILITY_TEXTS:
+            _FACILITY_TEXTS.move_to_end(key)
+            return _FACILITY_TEXTS[key]
     text = facility_text(facilities, class_names, palette, system=system)
-    _FACILITY_TEXTS[key] = text
-    while len(_FACILITY_TEXTS) > FACILITY_TEXT_MEMO:
-        _FACILITY_TEXTS.popitem(last=False)
+    with _FACILITY_TEXTS_LOCK:
+        _FACILITY_TEXTS[key] = text
+        while len(_FACILITY_TEXTS) > FACILITY_TEXT_MEMO:
+            _FACILITY_TEXTS.popitem(last=False)
     return text
 
 
@@ -337,9 +341,8 @@ def facility_text(facilities: pd.DataFrame, class_names: Mapping[str, str], pale
     coordinates: {"classes": [{id, escaped name, colour}], "states": [escaped operating status],
     "facility_id": [...], "name": [escaped], "c": [index into classes], "s": [index into states],
     "decimals", "xy": [x, y, ...] integers of 10^-decimals degrees (`FACILITY_DECIMALS`), shifted
-    for `system`}. Decoded by
-    static/mz-map/coverage-layer.js (markers made per class when first shown) and by
-    `decode_facilities`."""
+    for `system`}. Decoded by static/mz-map/coverage-layer.js (markers made per class when first
+    shown) and by `decode_facilities`."""
     from geodata.basemaps import lonlat_to_display  # noqa: PLC0415
     from geodata.mapview import script_safe  # noqa: PLC0415
 
