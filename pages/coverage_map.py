@@ -140,19 +140,27 @@ frame_box = left.container()
 # Details first: a click's answer goes out before the (unchanged) map. The last click is kept in
 # the session by st_folium's on_change; a township or facility outside the view is not shown.
 selection = clicked_selection(st.session_state.get("coverage_map"))
+
+
+def township(code: str):
+    """The row of township `code` in the view (None when not there): a look-up, not an index of
+    the whole layer built on every run."""
+    rows = shown_units[shown_units["code"] == code]
+    return rows.iloc[0] if len(rows) else None
+
+
 with right, st.container(key="map_details"):
     st.subheader("详情")
-    unit_names = units.set_index("code")
     if selection and selection.kind == "facility" and selection.key in set(placed["facility_id"].astype(str)):
         f = assigned[assigned["facility_id"].astype(str) == selection.key].iloc[0]
-        home = unit_names.loc[f["unit_code"]] if f["unit_code"] in unit_names.index else None
+        home = township(f["unit_code"])
         rows = [("类别", classes.names.get(f["facility_class"], "未识别类别")), ("状态", f.get("operating_status")),
                 ("地址", f.get("address")), ("所属乡镇(街道)", f"{home['name']}({home['district_name']})" if home is not None else None),
                 ("编号", f["facility_id"]), ("床位数", f.get("beds")), ("建成年份", f.get("built_year"))]
         lines = [f"**{label}**: {_shared.esc(_plain(value))}" for label, value in rows if pd.notna(value) and str(value).strip()]
         st.markdown(f"##### {_shared.esc(f['name'])}\n\n" + "  \n".join(lines))
     elif selection and selection.kind == "unit" and township_view and selection.key in set(layer.codes):
-        u, code = unit_names.loc[selection.key], selection.key
+        u, code = township(selection.key), selection.key
         st.markdown(f"##### {_shared.esc(u['name'])}\n\n{_shared.esc(u['district_name'])} · {_shared.esc(u['kind'])} · 代码 {_shared.esc(code)}")
         if "population" in u and pd.notna(u.get("population")):
             st.write(f"人口 {int(u['population']):,}; 老年人口 {int(u.get('elderly_population') or 0):,}")

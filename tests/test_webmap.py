@@ -270,14 +270,23 @@ def test_map_without_planned_sites_has_no_planned_layer(demo):
 
 # ------------------------------------------------------------------ frame and style (no geometry re-sent)
 
-def component_args(fmap, monkeypatch) -> dict:
+def component_args(fmap, monkeypatch, render: bool = True) -> dict:
     """What st_folium hands to the browser for `fmap` (its component's arguments)."""
     import streamlit_folium
 
     seen = {}
     monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kwargs: seen.update(kwargs) or None)
-    streamlit_folium.st_folium(fmap, key="coverage_map", returned_objects=["last_active_drawing"], height=600)
+    streamlit_folium.st_folium(fmap, key="coverage_map", returned_objects=["last_active_drawing"], height=600, render=render)
     return {k: v for k, v in seen.items() if k != "on_change"}
+
+
+def test_the_frame_is_the_same_without_st_folium_first_render(demo, monkeypatch):
+    """pages/_map.frame passes render=False (one pass over the figure fewer on every run)."""
+    units, facilities = demo
+    placed = facilities.dropna(subset=["lon", "lat"])
+    _, rendered = frame(units, placed)
+    _, unrendered = frame(units, placed)
+    assert component_args(rendered, monkeypatch) == component_args(unrendered, monkeypatch, render=False)
 
 
 def frame(units, facilities):
