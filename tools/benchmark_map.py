@@ -467,10 +467,19 @@ def fmt(value, unit: str = "s") -> str:
     return f"{value:.2f} {unit}" if unit else f"{value:,.0f}"
 
 
+def machine_check_s() -> float:
+    """Seconds for sum(range(10**8)) in a fresh interpreter: how fast the machine is just now (on
+    the shared 2-core machine it varied between 1.8 s and 3.4 s within an hour)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "sum(range(10**8))"], check=True)
+    return time.perf_counter() - started
+
+
 def report(size: int, gen: dict, got: dict) -> None:
     print(f"\n=== {size:,} townships ({gen['facilities']:,} facilities, {gen['vertices_mean']:.0f} vertices each; "
           f"generated {gen['generate_s']:.1f} s, saved {gen['save_s']:.1f} s, {gen['bytes'] / 1e6:.0f} MB GeoJSON)")
     rows = [
+        ("machine check: sum(range(10**8)) before / after", fmt([got.get("machine_before_s"), got.get("machine_after_s")]), "—"),
         ("cold first draw (read + compute + layer)", fmt(got.get("cold_s")), "—"),
         (f"first draw, warm ({got.get('top_view')} view)", fmt(got.get("first_draw_s")), f"< {TARGETS['first_draw_s']} s"),
         ("payload of the first draw (websocket)", fmt(got.get("payload_mb"), "MB"), f"< {TARGETS['payload_mb']} MB"),
@@ -515,7 +524,9 @@ def main() -> None:
         port = args.port or free_port()
         proc = start_server(folder, port)
         try:
+            before = machine_check_s()
             got = measure(f"http://127.0.0.1:{port}", args.shots, size, args.repeat)
+            got |= {"machine_before_s": before, "machine_after_s": machine_check_s()}
         finally:
             proc.terminate()
             proc.wait(timeout=20)
