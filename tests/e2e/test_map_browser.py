@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e import uploader_input
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -280,11 +281,9 @@ def test_upload_save_and_back_to_demo(server, tmp_path, qingdao_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             page.goto(f"{server}/data")
-            inputs = page.locator("input[type='file']")
-            inputs.nth(0).wait_for(state="attached", timeout=60000)
-            inputs.nth(0).set_input_files(str(qingdao_path))
+            uploader_input(page, "乡镇(街道)边界").set_input_files(str(qingdao_path))
             page.get_by_text(re.compile("边界读取成功: 135 个乡镇")).wait_for(timeout=60000)
-            inputs.nth(1).set_input_files(str(ledger))
+            uploader_input(page, "设施表").set_input_files(str(ledger))
             page.get_by_text(re.compile("设施表读取成功: 2 条记录; 格式 文本文件, GBK")).wait_for(timeout=60000)
             page.get_by_role("button", name="保存为工作区并使用").click()
             page.get_by_text("已保存的工作区").first.wait_for(timeout=60000)

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e import uploader_input
 from tests.e2e.test_map_browser import ARGS, CHROMIUM, start_server
 
 pytestmark = pytest.mark.browser
@@ -308,11 +309,9 @@ def test_user_text_is_never_rendered_as_markup(tmp_path, canary, monkeypatch):
                 # -- upload both files on 数据, save as workspace --------------------------------------
                 step = "数据 (upload)"
                 page.goto(f"{server}/data")
-                files = page.locator("input[type='file']")
-                files.nth(0).wait_for(state="attached", timeout=60000)
-                files.nth(0).set_input_files(inputs["units"])
+                uploader_input(page, "乡镇(街道)边界").set_input_files(inputs["units"])
                 page.get_by_text(re.compile("边界读取成功: 119 个乡镇")).wait_for(timeout=60000)
-                files.nth(1).set_input_files(inputs["ledger"])
+                uploader_input(page, "设施表").set_input_files(inputs["ledger"])
                 page.get_by_text(re.compile(r"设施表读取成功: \d+ 条记录")).wait_for(timeout=60000)
                 settle(page)
                 open_expanders(page)
