@@ -30,8 +30,12 @@ def main() -> None:
                 continue
             page.goto(f"{base}/{path}")
             page.wait_for_selector("[data-testid='stMainBlockContainer']", timeout=30000)
-            page.wait_for_timeout(6000 if name == "map" else 3000)
+            page.wait_for_timeout(3000)
             page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60000)
+            if name == "map":  # the map is drawn in its frame after the page's run (cold: after the compute)
+                page.wait_for_function("""() => [...document.querySelectorAll("iframe[title*='streamlit_folium']")]
+                    .some(f => f.contentWindow && f.contentWindow.__mzStyled === true)""", timeout=120000)
+                page.wait_for_timeout(500)
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print("saved", out / f"{name}.png")
         browser.close()
