@@ -1,9 +1,10 @@
 /* Coverage map layers of the 民政设施覆盖分析 dashboard (project code, MIT like the project).
  *
- * MzCoverage.create(map, options) draws, once per dataset and view:
- *   - the township (or district / city) layer from prepared GeoJSON, neutral until styled;
- *   - district outlines, facility markers (all classes of the view, shown per style), township labels
- *     from a suitable zoom, optional basemap tiles with an offline notice when they cannot load;
+ * MzCoverage.create(map, options) draws, once per dataset and view, from the layers' data (compact
+ * columns in the <script type="application/json"> element named by options.dataId):
+ *   - the township (or district / city) layer, styled by the first style before it goes on the map;
+ *   - district outlines, facility markers (made per class when a style first shows it), township
+ *     labels from a suitable zoom, optional basemap tiles with an offline notice when they cannot load;
  * and returns apply(style): the per-indicator part (fill class per feature, tooltip rows, visible
  * facility classes, legend, planned sites, service areas), applied without redrawing geometry.
  *
