@@ -14,7 +14,10 @@ before, so Streamlit's caches hold the data, the layer and the browser's the sta
 Timings are repeated (`--repeat`, default 5 first draws, 3 clicks and indicator changes) and
 reported as their median with the range: on a shared 2-core machine one run varies by up to 1.5x.
 - first draw: from navigation to the township (or district) layer drawn on the map, each time a
-  new page load (a new session);
+  new page load (a new session). Two figures: the page's own clock (from the navigation's start,
+  performance.timeOrigin, to the moment the map's script has put the styled layer on the map,
+  window.__mzDrawnAt), and the time this driver takes to see it, which adds its polling of the
+  frame through the browser's debugging protocol (~0.05-0.1 s, more while the page is busy);
 - payload: bytes the server sent over the websocket for that draw (the map is inside it), and for
   a township click and an indicator change afterwards (a click must not re-send geometry);
 - click to details: from the click on a township to its name in the details panel;
@@ -315,6 +318,9 @@ def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
             page.goto(f"{base}/coverage_map")
             frame = map_frame(page)
             out["first_draw_s"].append(time.perf_counter() - started)
+            drawn_at = frame.evaluate("() => window.__mzDrawnAt || null")
+            if drawn_at:
+                out.setdefault("first_draw_page_s", []).append((drawn_at - page.evaluate("() => performance.timeOrigin")) / 1000)
             out.setdefault("create_ms", []).append(frame.evaluate("() => window.__mzCreateMs"))
             page.wait_for_timeout(1500)  # let the run finish sending
             if k == 0:
@@ -482,7 +488,9 @@ def report(size: int, gen: dict, got: dict) -> None:
     rows = [
         ("machine check: sum(range(10**8)) before / after", fmt([got.get("machine_before_s"), got.get("machine_after_s")]), "—"),
         ("cold first draw (read + compute + layer)", fmt(got.get("cold_s")), "—"),
-        (f"first draw, warm ({got.get('top_view')} view)", fmt(got.get("first_draw_s")), f"< {TARGETS['first_draw_s']} s"),
+        (f"first draw, warm ({got.get('top_view')} view), the page's clock", fmt(got.get("first_draw_page_s")),
+         f"< {TARGETS['first_draw_s']} s"),
+        ("  the same draws as this driver sees them (adds its polling)", fmt(got.get("first_draw_s")), "—"),
         ("  of which the map's script in its frame (MzCoverage.create)", fmt(got.get("create_ms"), "ms"), "—"),
         ("payload of the first draw (websocket)", fmt(got.get("payload_mb"), "MB"), f"< {TARGETS['payload_mb']} MB"),
         ("township click -> details", fmt(got.get("click_s")), f"< {TARGETS['click_s']} s"),
