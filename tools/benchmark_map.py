@@ -278,9 +278,9 @@ CLEAR_POINT = """(i) => {
   return null; }"""
 
 
-def click_feature(page, frame, index: int | None = None, avoid: frozenset[str] = frozenset()) -> str:
-    """Click (in page coordinates) inside a feature of the map's layer, away from facility
-    markers, other than the features coded in `avoid`; returns its code."""
+def pick_feature(frame, index: int | None = None, avoid: frozenset[str] = frozenset()) -> dict:
+    """A clickable point (frame coordinates) inside a feature of the map's layer, away from
+    facility markers, other than the features coded in `avoid`: {x, y, code}."""
     start = index
     found = frame.evaluate(CLEAR_POINT, start)
     for _ in range(200):
@@ -288,9 +288,19 @@ def click_feature(page, frame, index: int | None = None, avoid: frozenset[str] =
             break
         start = (start or 0) + 1
         found = frame.evaluate(CLEAR_POINT, start)
+    return found
+
+
+def click_at(page, found: dict) -> str:
+    """Click (in page coordinates) the point `pick_feature` found; returns its feature's code."""
     box = page.query_selector(MAP_FRAME).bounding_box()
     page.mouse.click(box["x"] + found["x"], box["y"] + found["y"])
     return found["code"]
+
+
+def click_feature(page, frame, index: int | None = None, avoid: frozenset[str] = frozenset()) -> str:
+    """Click inside a feature of the map's layer (see `pick_feature`); returns its code."""
+    return click_at(page, pick_feature(frame, index, avoid))
 
 
 def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
@@ -336,19 +346,40 @@ def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
     return out
 
 
+WATCH_DETAILS = """(code) => { window.__mzDetailsAt = null;
+  const done = () => { const el = document.querySelector('.st-key-map_details');
+    if (el && el.textContent.includes(code)) { window.__mzDetailsAt = performance.timeOrigin + performance.now(); return true; }
+    return false; };
+  if (done()) return;
+  const obs = new MutationObserver(() => { if (done()) obs.disconnect(); });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
 def township_interactions(page, frame, counter, repeat: int = 3) -> dict:
-    """`repeat` township clicks (different townships) and indicator changes (back and forth)."""
-    out = {"click_s": [], "indicator_s": []}
+    """`repeat` township clicks (different townships) and indicator changes (back and forth).
+
+    Each is timed twice: on the page's clock (from the click, to the details showing the township
+    (a MutationObserver in the page) or the map restyled (the map's own time stamp)), and as
+    this driver sees it, polling the page every 10 ms (which adds its detection delay, and load on
+    the page's main thread)."""
+    out = {"click_s": [], "click_page_s": [], "indicator_s": [], "indicator_page_s": []}
     details = page.locator(".st-key-map_details")
     clicked: set[str] = set()
     for k in range(repeat):
         before = details.inner_text()
-        counter.reset()
-        started = time.perf_counter()
-        code = click_feature(page, frame, None if k == 0 else k * 11, frozenset(clicked))
+        found = pick_feature(frame, None if k == 0 else k * 11, frozenset(clicked))
+        code = found["code"]
         clicked.add(code)
+        page.evaluate(WATCH_DETAILS, code)
+        counter.reset()
+        clicked_at = time.time()
+        started = time.perf_counter()
+        click_at(page, found)
         wait_for(lambda: code in details.inner_text() and details.inner_text() != before)
         out["click_s"].append(time.perf_counter() - started)
+        shown_at = page.evaluate("() => window.__mzDetailsAt")
+        if shown_at:
+            out["click_page_s"].append(shown_at / 1000 - clicked_at)
         page.wait_for_timeout(1200)
         if k == 0:
             out["click_bytes"] = counter.total
@@ -356,10 +387,15 @@ def township_interactions(page, frame, counter, repeat: int = 3) -> dict:
         old = fills(map_frame(page))
         options = open_indicator_list(page)
         counter.reset()
+        styles = frame.evaluate("() => window.__mzStyleCount || 0")
+        chosen_at = time.time()
         started = time.perf_counter()
         options.nth(1 if k % 2 == 0 else 0).click()
         wait_for(lambda: fills(map_frame(page)) != old)
         out["indicator_s"].append(time.perf_counter() - started)
+        frame = map_frame(page)
+        if frame.evaluate("() => window.__mzStyleCount || 0") > styles:
+            out["indicator_page_s"].append(frame.evaluate("() => window.__mzStyledAt") / 1000 - chosen_at)
         page.wait_for_timeout(1200)
         if k == 0:
             out["indicator_bytes"] = counter.total
@@ -493,9 +529,11 @@ def report(size: int, gen: dict, got: dict) -> None:
         ("  the same draws as this driver sees them (adds its polling)", fmt(got.get("first_draw_s")), "—"),
         ("  of which the map's script in its frame (MzCoverage.create)", fmt(got.get("create_ms"), "ms"), "—"),
         ("payload of the first draw (websocket)", fmt(got.get("payload_mb"), "MB"), f"< {TARGETS['payload_mb']} MB"),
-        ("township click -> details", fmt(got.get("click_s")), f"< {TARGETS['click_s']} s"),
+        ("township click -> details, the page's clock", fmt(got.get("click_page_s")), f"< {TARGETS['click_s']} s"),
+        ("  as this driver sees it (adds its polling)", fmt(got.get("click_s")), "—"),
         ("  bytes sent for the click", fmt(got.get("click_bytes"), ""), "no geometry"),
-        ("indicator change -> map restyled", fmt(got.get("indicator_s")), f"< {TARGETS['indicator_s']} s"),
+        ("indicator change -> map restyled, the page's clock", fmt(got.get("indicator_page_s")), f"< {TARGETS['indicator_s']} s"),
+        ("  as this driver sees it (adds its polling)", fmt(got.get("indicator_s")), "—"),
         ("  bytes sent for the change", fmt(got.get("indicator_bytes"), ""), "no geometry"),
     ]
     if got.get("drill_s"):
