@@ -226,6 +226,15 @@ DRAWN = """() => { const m = window.map; if (!m || !window.__mzLayer) return fal
   return window.__mzLayer.getLayers().length > 0 && window.__mzStyled === true; }"""
 
 
+# When the layer was first on screen (epoch ms): the frame's first paint when it came after the
+# layer was on the map (the usual case: the frame's script keeps its thread busy until then), else
+# the animation frame that drew the layer (the paint follows it).
+PAINTED = """() => { const put = window.__mzDrawnAt; if (!put) return null;
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  const painted = fcp ? performance.timeOrigin + fcp.startTime : null;
+  return painted && painted >= put ? painted : (window.__mzFrameAt || put); }"""
+
+
 def map_frame(page, timeout_ms: int = 120_000):
     """The map iframe's frame once its layer is drawn and styled."""
     deadline = time.time() + timeout_ms / 1000
@@ -328,9 +337,10 @@ def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
             page.goto(f"{base}/coverage_map")
             frame = map_frame(page)
             out["first_draw_s"].append(time.perf_counter() - started)
-            drawn_at = frame.evaluate("() => window.__mzDrawnAt || null")
-            if drawn_at:
-                out.setdefault("first_draw_page_s", []).append((drawn_at - page.evaluate("() => performance.timeOrigin")) / 1000)
+            page.wait_for_timeout(500)  # the paint that shows the layer
+            shown_at = frame.evaluate(PAINTED)
+            if shown_at:
+                out.setdefault("first_draw_page_s", []).append((shown_at - page.evaluate("() => performance.timeOrigin")) / 1000)
             out.setdefault("create_ms", []).append(frame.evaluate("() => window.__mzCreateMs"))
             page.wait_for_timeout(1500)  # let the run finish sending
             if k == 0:
@@ -348,7 +358,8 @@ def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
 
 WATCH_DETAILS = """(code) => { window.__mzDetailsAt = null;
   const done = () => { const el = document.querySelector('.st-key-map_details');
-    if (el && el.textContent.includes(code)) { window.__mzDetailsAt = performance.timeOrigin + performance.now(); return true; }
+    if (el && el.textContent.includes(code)) {
+      requestAnimationFrame(() => { window.__mzDetailsAt = performance.timeOrigin + performance.now(); }); return true; }
     return false; };
   if (done()) return;
   const obs = new MutationObserver(() => { if (done()) obs.disconnect(); });
@@ -358,8 +369,9 @@ WATCH_DETAILS = """(code) => { window.__mzDetailsAt = null;
 def township_interactions(page, frame, counter, repeat: int = 3) -> dict:
     """`repeat` township clicks (different townships) and indicator changes (back and forth).
 
-    Each is timed twice: on the page's clock (from the click, to the details showing the township
-    (a MutationObserver in the page) or the map restyled (the map's own time stamp)), and as
+    Each is timed twice: on the page's clock (from the click, to the animation frame that draws
+    the details showing the township (a MutationObserver in the page) or the restyled map (the
+    map's own time stamp)), and as
     this driver sees it, polling the page every 10 ms (which adds its detection delay, and load on
     the page's main thread)."""
     out = {"click_s": [], "click_page_s": [], "indicator_s": [], "indicator_page_s": []}
@@ -524,9 +536,9 @@ def report(size: int, gen: dict, got: dict) -> None:
     rows = [
         ("machine check: sum(range(10**8)) before / after", fmt([got.get("machine_before_s"), got.get("machine_after_s")]), "—"),
         ("cold first draw (read + compute + layer)", fmt(got.get("cold_s")), "—"),
-        (f"first draw, warm ({got.get('top_view')} view), the page's clock", fmt(got.get("first_draw_page_s")),
+        (f"first draw, warm ({got.get('top_view')} view), the page's clock to the paint", fmt(got.get("first_draw_page_s")),
          f"< {TARGETS['first_draw_s']} s"),
-        ("  the same draws as this driver sees them (adds its polling)", fmt(got.get("first_draw_s")), "—"),
+        ("  as this driver sees the layer on the map (script done, before the paint)", fmt(got.get("first_draw_s")), "—"),
         ("  of which the map's script in its frame (MzCoverage.create)", fmt(got.get("create_ms"), "ms"), "—"),
         ("payload of the first draw (websocket)", fmt(got.get("payload_mb"), "MB"), f"< {TARGETS['payload_mb']} MB"),
         ("township click -> details, the page's clock", fmt(got.get("click_page_s")), f"< {TARGETS['click_s']} s"),
