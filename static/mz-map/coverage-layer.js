@@ -174,6 +174,8 @@
     // One canvas for townships and facility markers (markers drawn last, so on top): a second
     // canvas above would take every click, also those meant for the townships below it.
     // Tooltips and mouse handlers are bound once on each group, not on each of thousands of shapes.
+    // No smoothing by Leaflet (smoothFactor 0): the geometry comes simplified for the view (~1 px at
+    // the zoom that fits it, geodata.mapview); smoothing it again cost ~20 % of this script.
     var mainRenderer = renderer(o.canvas);
     var layer = L.geoJSON(o.data, {
       renderer: mainRenderer, smoothFactor: 0,
