@@ -307,7 +307,9 @@
       if (state.onMap) { drawn(); }
       window.__mzStyleCount = (window.__mzStyleCount || 0) + 1;
       // epoch ms of the animation frame that draws this style (after Leaflet's canvas redraw): tools/benchmark_map.py
-      window.requestAnimationFrame(function () { window.__mzStyledAt = performance.timeOrigin + performance.now(); });
+      if (window.performance) {
+        window.requestAnimationFrame(function () { window.__mzStyledAt = performance.timeOrigin + performance.now(); });
+      }
       return true;
     }
 
