@@ -8,7 +8,7 @@ drawn map instead of rebuilding it.
   `mapview.TOWNSHIP_VIEW_MAX` townships, simplified for the view's scale, coordinates on a 4-6
   decimal grid, cached by the page per dataset and view), district outlines, every facility of
   the view, labels, basemap tiles, controls, an empty legend. Drawn by static/mz-map/
-  coverage-layer.js. The page hands it to `st_folium` unchanged from one rerun to the next, and
+  coverage-layer.js. The page hands it to its map component unchanged from one rerun to the next, and
   Streamlit then sends only a reference to the copy the browser already holds (its ForwardMsg
   cache: identical element messages of 10 kB and more go out as their hash). A new view
   (drill-down, another district or basemap) sends a new frame once.
@@ -19,9 +19,12 @@ drawn map instead of rebuilding it.
 - Rejected: streamlit-folium's `feature_group_to_add` (read in its source: the dynamic layers go
   in the same component arguments as the map, so every change re-sends the whole map, geometry
   included) and rebuilding the folium map each run (what the page did: 2-3 s per click at 1,300
-  townships). A custom Streamlit component was not needed.
-- Clicks: township and area features answer streamlit-folium's toGeoJSON with their properties
-  only (no geometry goes back to Python); the frame reports them without its 250 ms debounce.
+  townships).
+- `frame_parts`: the frame as the map component of the pages draws it (static/mz-map/frame/, a
+  small Streamlit component in place of streamlit-folium's frame: see its README for why): the
+  figure's header, body and script with element names that do not change from run to run.
+- Clicks: township and area features answer toGeoJSON with their properties only (no geometry
+  goes back to Python); the frame reports them at once, one value per click.
 `coverage_map` still builds one self-contained map (the style inside) for exports and tests.
 
 Offline and in Chinese:
@@ -132,6 +135,28 @@ def _walk(elem):
     yield elem
     for child in getattr(elem, "_children", {}).values():
         yield from _walk(child)
+
+
+def frame_parts(fmap: folium.Map) -> dict[str, str]:
+    """The parts of `fmap`'s page that the map component (static/mz-map/frame/index.html) puts
+    in its frame: ``header`` (stylesheets, scripts, styles), ``html`` (the map's element and the
+    layers' data), ``script`` (the map's code), ``map_id`` (the global name of the Leaflet map)
+    and ``digest`` (of all of them: names the view, so a new view gets a new frame).
+
+    Element names are numbered in tree order instead of folium's random ones, so the same map
+    gives the same text on every run: Streamlit then sends the frame as a reference to the copy
+    the browser holds, and the map is not redrawn. Renders `fmap` (call once per map)."""
+    root = fmap.get_root()
+    for i, elem in enumerate(_walk(root)):
+        elem._id = f"mz{i}"
+    root.render()
+    parts = {"header": root.header.render(), "html": root.html.render(), "script": root.script.render(),
+             "map_id": fmap.get_name()}
+    digest = hashlib.sha1()
+    for name in ("header", "html", "script"):
+        digest.update(parts[name].encode())
+    parts["digest"] = digest.hexdigest()[:20]
+    return parts
 
 
 def display_geometry(units: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -254,7 +279,7 @@ class MapSelection:
 
 
 def clicked_selection(event: dict | None) -> MapSelection | None:
-    """The township or facility last clicked, from st_folium's return value
+    """The township or facility last clicked, from the map component's value
     (`returned_objects=["last_active_drawing"]`): facility markers carry `facility_id`, township
     polygons `unit_code`, district / city polygons `area_code` in their properties; anything else
     (district outlines, nothing) is None."""
@@ -268,7 +293,7 @@ def clicked_selection(event: dict | None) -> MapSelection | None:
 
 
 def clicked_unit_code(event: dict | None) -> str | None:
-    """The township code of the polygon last clicked on the map (st_folium's return value)."""
+    """The township code of the polygon last clicked on the map (the map component's value)."""
     selection = clicked_selection(event)
     return selection.key if selection and selection.kind == "unit" else None
 
@@ -280,7 +305,7 @@ def clicked_area_code(event: dict | None) -> str | None:
 
 
 def clicked_facility_id(event: dict | None) -> str | None:
-    """The facility_id of the marker last clicked on the map (st_folium's return value)."""
+    """The facility_id of the marker last clicked on the map (the map component's value)."""
     selection = clicked_selection(event)
     return selection.key if selection and selection.kind == "facility" else None
 
@@ -692,8 +717,8 @@ class _CoverageLayer(JSCSSMixin):
     data: script-safe JSON text in a <script type="application/json"> element of the page's body,
     named in the options ("dataId", a digest of the data, so it is the same from run to run).
 
-    The data is not in the script: streamlit-folium dedents, searches and hashes the script on
-    every run (~0.1 s per MB), and the browser parses it as code instead of as JSON."""
+    The data is not in the script: the browser would parse it as code instead of as JSON (and
+    streamlit-folium, for maps it draws, dedents, searches and hashes the script, ~0.1 s per MB)."""
 
     _template = Template("""
 {% macro header(this, kwargs) %}
@@ -992,7 +1017,7 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
     return localize_assets(fmap)
 
 
-__all__ = ["coverage_map", "map_frame", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities", "names_by_unit",
+__all__ = ["coverage_map", "map_frame", "frame_parts", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities", "names_by_unit",
            "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors", "color_difference",
            "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection", "clicked_unit_code",
            "clicked_facility_id", "clicked_area_code", "Element"]

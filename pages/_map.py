@@ -2,7 +2,8 @@
 the drill-down breadcrumb, and drawing a map as two elements.
 
 How a map is sent (see `geodata.webmap.map_frame` / `style_payload`):
-1. the frame (`st_folium`): the view's township or district layer, facilities, tiles, controls;
+1. the frame (`frame`: the map component of static/mz-map/frame/): the view's township or district
+   layer, facilities, tiles, controls;
    built from a layer cached per dataset, view and display system (`layer`), and identical from
    one rerun to the next, so Streamlit sends it as a reference to the copy the browser already
    holds (its ForwardMsg cache): a click or an indicator change re-sends no geometry;
@@ -13,18 +14,22 @@ A new view (drill-down, another district, another basemap) sends a new frame onc
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
-from streamlit_folium import st_folium
+import streamlit.components.v1 as components
 
 from geodata.basemaps import DEFAULT_BASEMAP, Basemap, choice_labels, load_basemaps, missing_key
 from geodata.mapview import MapLayer, breadcrumb, build_layer, scope_label, scope_options
-from geodata.webmap import clicked_area_code, style_script
+from geodata.webmap import clicked_area_code, frame_parts, style_script
 from pages import _shared
 
 #: Secrets (`.streamlit/secrets.toml`) holding basemap keys.
 KEY_SECRETS = ("tianditu_key",)
 HIDE_STYLE_CSS = "<style>.st-key-mz_map_style { display: none; }</style>"
+#: The map component (static/mz-map/frame/index.html); its frame's title ends in ".mz_map".
+_MAP_COMPONENT = components.declare_component(
+    "mz_map", path=str(Path(__file__).resolve().parents[1] / "static" / "mz-map" / "frame"))
 
 
 @st.cache_resource(show_spinner="正在准备地图图层…", max_entries=32)
@@ -118,7 +123,7 @@ def _set_scope(state_key: str, scope: str) -> None:
 
 
 def drill_on_area_click(map_key: str, state_key: str, allowed: dict[str, str]) -> Callable[[], None]:
-    """A callback for st_folium(on_change=...): a click on a district / city sets the scope."""
+    """A callback for `frame(on_change=...)`: a click on a district / city sets the scope."""
     def callback() -> None:
         area = clicked_area_code(st.session_state.get(map_key))
         if area is not None and area in allowed:
@@ -134,9 +139,23 @@ def style(container, key: str, payload: dict) -> None:
         st.html(style_script(key, payload, seq) + HIDE_STYLE_CSS, unsafe_allow_javascript=True)
 
 
-def frame(fmap, *, key: str, height: int, returned_objects: list[str], on_change=None):
-    """The map frame (st_folium with a stable key); returns its event. `render=False`: st_folium
-    renders the map itself after that optional first pass over the whole figure, and the frame it
-    sends is the same without it (`tests/test_webmap.py`), at ~60 % of the server time."""
-    return st_folium(fmap, key=key, returned_objects=returned_objects, height=height, use_container_width=True,
-                     on_change=on_change, render=False)
+def frame(fmap, *, key: str, height: int, returned_objects: list[str], on_change=None) -> dict:
+    """Draw the map frame `fmap` (`geodata.webmap.map_frame`) and return its value: the
+    `returned_objects` of the last click ("last_active_drawing": the feature's GeoJSON, "last_clicked":
+    {lat, lng}), None before any. The value is also kept in `st.session_state[key]`.
+
+    The same map from one run to the next is the same element (`geodata.webmap.frame_parts`), so
+    Streamlit sends a reference and the browser keeps the drawn map; a new view (its digest) is a
+    new frame. The component replaces streamlit-folium's frame for these maps: the scripts load
+    while the page starts and it sends one value per click (static/mz-map/README.md)."""
+    parts = frame_parts(fmap)
+    inner = f"{key}__view_{parts['digest']}"
+
+    def changed() -> None:
+        st.session_state[key] = st.session_state.get(inner) or {}
+        if on_change is not None:
+            on_change()
+
+    value = _MAP_COMPONENT(**parts, height=height, returned=list(returned_objects), key=inner,
+                           default={name: None for name in returned_objects}, on_change=changed)
+    return value or {}

@@ -34,7 +34,7 @@ PRINT_CSS = """<style>
   [data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: none !important; }
   [data-testid="stVerticalBlock"] { gap: 2mm !important; }
   [data-testid="stColumn"]:has(iframe) { width: 100% !important; flex: 1 1 100% !important; }
-  iframe[title="streamlit_folium.st_folium"] { width: MAP_Wmm !important; height: MAP_Hmm !important; break-inside: avoid; }
+  iframe[title$=".mz_map"] { width: MAP_Wmm !important; height: MAP_Hmm !important; break-inside: avoid; }
 }
 </style>""".replace("MAP_W", str(PRINT_MAP_SIZE_MM[0])).replace("MAP_H", str(PRINT_MAP_SIZE_MM[1]))
 
@@ -138,7 +138,7 @@ _map.show_breadcrumb(units, scope, "map_district")
 left, right = st.columns([3, 1])
 frame_box = left.container()
 # Details first: a click's answer goes out before the (unchanged) map. The last click is kept in
-# the session by st_folium's on_change; a township or facility outside the view is not shown.
+# the session by the map component's on_change; a township or facility outside the view is not shown.
 selection = clicked_selection(st.session_state.get("coverage_map"))
 
 

@@ -17,7 +17,7 @@ from geodata.mapview import build_layer, script_safe
 from geodata.webmap import (
     OSM_ATTRIBUTION, PALETTE, STATUS_COLORS, MapSelection, boundary_attribution, catalog_colors, class_colors,
     clicked_facility_id, clicked_selection, clicked_unit_code, color_difference, coverage_map, facility_collection, facility_text, is_osm_layer,
-    localize_assets, map_frame, names_by_unit, problems_map, style_payload, style_script,
+    frame_parts, localize_assets, map_frame, names_by_unit, problems_map, style_payload, style_script,
 )
 
 from tests.conftest import ROOT
@@ -270,23 +270,32 @@ def test_map_without_planned_sites_has_no_planned_layer(demo):
 
 # ------------------------------------------------------------------ frame and style (no geometry re-sent)
 
-def component_args(fmap, monkeypatch, render: bool = True) -> dict:
-    """What st_folium hands to the browser for `fmap` (its component's arguments)."""
-    import streamlit_folium
-
-    seen = {}
-    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kwargs: seen.update(kwargs) or None)
-    streamlit_folium.st_folium(fmap, key="coverage_map", returned_objects=["last_active_drawing"], height=600, render=render)
-    return {k: v for k, v in seen.items() if k != "on_change"}
-
-
-def test_the_frame_is_the_same_without_st_folium_first_render(demo, monkeypatch):
-    """pages/_map.frame passes render=False (one pass over the figure fewer on every run)."""
+def test_frame_parts_name_elements_the_same_on_every_run(demo):
+    """folium names elements at random; the frame's parts number them, so two builds of the same
+    map give the same text (Streamlit then sends a reference, and the drawn map stays)."""
     units, facilities = demo
     placed = facilities.dropna(subset=["lon", "lat"])
-    _, rendered = frame(units, placed)
-    _, unrendered = frame(units, placed)
-    assert component_args(rendered, monkeypatch) == component_args(unrendered, monkeypatch, render=False)
+    _, first = frame(units, placed)
+    _, again = frame(units, placed)
+    a, b = frame_parts(first), frame_parts(again)
+    assert a == b and a["map_id"] == "map_mz1"
+    assert f'id="{a["map_id"]}"' in a["html"] and f'var {a["map_id"]} = L.map(' in a["script"]
+    assert re.findall(r"[a-z_]+_[0-9a-f]{32}", a["header"] + a["html"] + a["script"]) == []   # no random names left
+    assert "/app/static/leaflet-1.9.4/leaflet.js" in a["header"] and "/app/static/mz-map/coverage-layer.js" in a["header"]
+    # another view (here: other facilities) is another frame
+    _, other = frame(units, placed.iloc[:10])
+    assert frame_parts(other)["digest"] != a["digest"]
+
+
+def test_the_map_component_preloads_what_every_frame_needs(demo):
+    """static/mz-map/frame/index.html loads, in its head, the scripts and stylesheets every map
+    frame's header asks for (so none waits for the page's first message)."""
+    units, facilities = demo
+    _, fmap = frame(units, facilities.dropna(subset=["lon", "lat"]))
+    page = (ROOT / "static" / "mz-map" / "frame" / "index.html").read_text(encoding="utf-8")
+    wanted = re.findall(r'(?:src|href)="(/app/static/[^"]+)"', frame_parts(fmap)["header"])
+    assert wanted and all(f'"{url}"' in page for url in wanted)
+    assert all((ROOT / url.removeprefix("/app/")).is_file() for url in wanted)
 
 
 def frame(units, facilities):
@@ -295,12 +304,12 @@ def frame(units, facilities):
                             colors=catalog_colors(CLASSES.table))
 
 
-def test_a_click_or_an_indicator_change_resends_no_geometry(demo, monkeypatch):
+def test_a_click_or_an_indicator_change_resends_no_geometry(demo):
     units, facilities = demo
     placed = facilities.dropna(subset=["lon", "lat"])
     layer, first = frame(units, placed)
     _, again = frame(units, placed)
-    args, args_again = component_args(first, monkeypatch), component_args(again, monkeypatch)
+    args, args_again = frame_parts(first), frame_parts(again)
     # the frame of the next run (a click, another indicator) is byte for byte the same: Streamlit
     # sends it as a reference to the copy the browser holds
     assert args == args_again

@@ -222,7 +222,7 @@ class Bytes:
         self.total = 0
 
 
-MAP_FRAME = "iframe[title='streamlit_folium.st_folium']"
+MAP_FRAME = "iframe[title$='.mz_map']"
 DRAWN = """() => { const m = window.map; if (!m || !window.__mzLayer) return false;
   return window.__mzLayer.getLayers().length > 0 && window.__mzStyled === true; }"""
 

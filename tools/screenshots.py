@@ -33,7 +33,7 @@ def main() -> None:
             page.wait_for_timeout(3000)
             page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60000)
             if name == "map":  # the map is drawn in its frame after the page's run (cold: after the compute)
-                page.wait_for_function("""() => [...document.querySelectorAll("iframe[title*='streamlit_folium']")]
+                page.wait_for_function("""() => [...document.querySelectorAll("iframe[title$='.mz_map']")]
                     .some(f => f.contentWindow && f.contentWindow.__mzStyled === true)""", timeout=120000)
                 page.wait_for_timeout(500)
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)

@@ -13,8 +13,8 @@
  * window.__mzApplyStyle(style) of the map frame whose window.__mzMapKey is that key. A style whose
  * `layer` is not this layer's id is ignored (the page is switching views).
  *
- * Clicks: streamlit-folium reports the clicked feature's toGeoJSON(); township and area features
- * answer with their properties only (no geometry goes back to Python).
+ * Clicks: the clicked feature's toGeoJSON() goes to Python through the map component (frame/);
+ * township and area features answer with their properties only (no geometry goes back to Python).
  * All strings in the data and styles are HTML-escaped on the server; they are inserted as HTML.
  */
 (function () {
@@ -110,20 +110,11 @@
     });
   }
 
-  // streamlit-folium reports clicks after a 250 ms debounce. For the one object these maps return
-  // (last_active_drawing) the value is sent at once, in the form its own update would send, and
-  // recorded as sent so the debounced update that follows finds nothing new. Without those
-  // internals (another streamlit-folium) nothing is done here and its own path reports the click.
+  // A click on a feature goes to Python through the map component's report function
+  // (static/mz-map/frame/index.html: at once, one value per click); nothing without it (a map
+  // opened on its own, e.g. an exported HTML file).
   function sendNow(feature) {
-    var g = window.__GLOBAL_DATA__, st = window.Streamlit;
-    if (!g || !st || !st.setComponentValue || !g.returned_objects || g.returned_objects.length !== 1 ||
-        g.returned_objects[0] !== 'last_active_drawing') { return; }
-    var data = {last_active_drawing: feature};
-    g.last_active_drawing = feature;
-    if (JSON.stringify(g.previous_data) !== JSON.stringify(data)) {
-      g.previous_data = data;
-      st.setComponentValue(data);
-    }
+    if (typeof window.__mzReport === 'function') { window.__mzReport({last_active_drawing: feature}); }
   }
 
   function create(map, o) {
@@ -202,8 +193,8 @@
     }
 
     // Facility markers: made per class the first time a style shows that class; their group is on
-    // the map from the start (see the end of create) so streamlit-folium's click handler reaches
-    // every marker later added to it. Facilities come as columns (geodata.webmap.facility_collection):
+    // the map from the start (see the end of create) so its click handler reaches every marker
+    // later added to it. Facilities come as columns (geodata.webmap.facility_collection):
     // classes, states, facility_id, name, c (class index), s (state index), xy (integers of
     // 10^-decimals degrees).
     var facilityGroup = L.featureGroup();

@@ -64,7 +64,7 @@ def map_frame(page, timeout_ms: int = 60000):
     (the style, sent apart from the map, has coloured them)."""
     deadline = time.time() + timeout_ms / 1000
     while True:
-        frame_el = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=timeout_ms)
+        frame_el = page.wait_for_selector("iframe[title$='.mz_map']", timeout=timeout_ms)
         frame = frame_el.content_frame()
         try:
             if frame is not None and frame.evaluate("() => window.__mzStyled === true"):
@@ -427,7 +427,7 @@ def test_click_and_indicator_change_restyle_without_resending_geometry(server, t
             page.wait_for_function("""([sel, before]) => {
                 const f = document.querySelector(sel).contentWindow;
                 return f.__mzLayer.getLayers().map(l => l.options.fillColor).join() !== before; }""",
-                                   arg=["iframe[title*='streamlit_folium']", fills_before], timeout=30000)
+                                   arg=["iframe[title$='.mz_map']", fills_before], timeout=30000)
             page.wait_for_timeout(1500)
             after_change = received.total
             change_had_geometry = received.carried(ring)
@@ -466,6 +466,42 @@ def large_server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+def test_scenario_map_click_gives_the_point_and_adds_a_site(server, tmp_path):
+    """规划方案: a click on the map hands Python the clicked point (the map component's
+    last_clicked, one value per click); the planner adds a site there and it is drawn (◇)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        try:
+            page.goto(f"{server}/scenarios")
+            page.get_by_label("新方案名称").fill("浏览器点选方案")
+            page.get_by_role("button", name="新建方案").click()
+            page.get_by_text("已新建方案「浏览器点选方案」").first.wait_for(timeout=60000)
+            page.goto(f"{server}/scenarios")  # a settled page (no message above the map), the new scenario chosen
+            page.get_by_text("点击地图上的位置, 再在此选类别").first.wait_for(timeout=60000)
+            frame_el, frame = map_frame(page)
+            point = frame.evaluate(TOWNSHIP_POINT)
+            assert point is not None
+            frame.evaluate("() => window.map.on('click', e => { window.__clickedAt = [e.latlng.lng, e.latlng.lat]; })")
+            click_in_map(page, frame_el, point)
+            caption = page.get_by_text(re.compile(r"位置: 经度 [\d.]+, 纬度 [\d.]+")).first
+            caption.wait_for(timeout=60000)
+            lng, lat = map(float, re.findall(r"[\d.]+", caption.inner_text())[-2:])
+            where = frame.evaluate("() => window.__clickedAt")
+            assert abs(lng - where[0]) < 1e-4 and abs(lat - where[1]) < 1e-4  # the point clicked, as shown (5 decimals)
+            page.get_by_label("名称", exact=True).fill("点选新站")
+            page.get_by_role("button", name="添加到方案").click()
+            page.get_by_text("已添加 1 个规划点位。").first.wait_for(timeout=60000)
+            _, frame = map_frame(page)
+            frame.wait_for_function("() => document.querySelectorAll('.leaflet-marker-icon .mz-planned').length === 1",
+                                    timeout=30000)
+            page.screenshot(path=str(tmp_path / "scenario_click.png"))
+        finally:
+            browser.close()
+
+
 def test_large_layer_opens_on_districts_and_drills_down(large_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -481,14 +517,14 @@ def test_large_layer_opens_on_districts_and_drills_down(large_server, tmp_path):
             click_in_map(page, frame_el, tip_point)
             page.get_by_role("button", name="全部", exact=True).wait_for(timeout=60000)
             frame_el, frame = map_frame(page)
-            page.wait_for_function("() => document.querySelector(\"iframe[title*='streamlit_folium']\")"
+            page.wait_for_function("() => document.querySelector(\"iframe[title$='.mz_map']\")"
                                    ".contentWindow.__mzLayerKind === 'township'", timeout=60000)
             frame_el, frame = map_frame(page)
             inner = frame.evaluate("() => window.__mzLayer.getLayers().map(l => l.feature.properties.unit_code)")
             labels = frame.locator(".mz-label").count()
             page.screenshot(path=str(tmp_path / "map_drilled.png"))
             page.get_by_role("button", name="全部", exact=True).click()
-            page.wait_for_function("() => document.querySelector(\"iframe[title*='streamlit_folium']\")"
+            page.wait_for_function("() => document.querySelector(\"iframe[title$='.mz_map']\")"
                                    ".contentWindow.__mzLayerKind === 'county'", timeout=60000)
             frame_el, frame = map_frame(page)
             back = frame.evaluate("() => window.__mzLayer.getLayers().length")

@@ -232,7 +232,7 @@ def open_selectbox(page, selectbox) -> None:
 
 def map_box(page):
     """(frame, map container) of the streamlit-folium map on the page."""
-    frame = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=60000).content_frame()
+    frame = page.wait_for_selector("iframe[title$='.mz_map']", timeout=60000).content_frame()
     frame.wait_for_selector("path.leaflet-interactive", timeout=60000)
     return frame, frame.locator("#" + frame.evaluate("() => window.map.getContainer().id"))
 
