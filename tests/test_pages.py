@@ -471,3 +471,34 @@ def test_targets_key_follows_the_target_table_content():
     assert targets_key(edited) != key
     assert targets_key(table.rename(columns={"plan": "规划"})) != key
     assert targets_key(table.iloc[1:]) != key
+
+
+def magic_expressions(source: str) -> list[str]:
+    """Statements Streamlit's "magic" would write to the page: bare expressions other than calls,
+    yields, awaits and docstrings (streamlit.runtime.scriptrunner.magic)."""
+    import ast
+
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            body = getattr(node, field, None)
+            for i, stmt in enumerate(body if isinstance(body, list) else []):
+                if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, (ast.Call, ast.Yield, ast.YieldFrom, ast.Await)):
+                    continue
+                docstring = i == 0 and isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                    and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+                if not docstring:
+                    out.append(f"{stmt.lineno}: {ast.unparse(stmt)[:60]}")
+    return out
+
+
+def test_no_page_relies_on_magic():
+    """.streamlit/config.toml turns magic off (runner.magicEnabled): a bare expression in a page
+    would silently show nothing."""
+    import tomllib
+
+    assert tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["runner"]["magicEnabled"] is False
+    assert magic_expressions('"""doc"""\nimport streamlit as st\nx = 1\nx\nif x:\n    "shown"\nst.write(x)\n') == \
+        ["4: x", "6: 'shown'"]
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        assert magic_expressions(path.read_text(encoding="utf-8")) == [], path.name
