@@ -1,9 +1,11 @@
 """Cached loaders and small helpers shared by the pages (the only Streamlit glue besides pages)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +59,39 @@ def file_key(path: Path) -> tuple[str, float, int]:
     return str(path), stat.st_mtime, stat.st_size
 
 
+_RUN = threading.local()  # the memo of the script run on this thread (Streamlit runs a session's script on its own thread)
+
+
+@contextlib.contextmanager
+def run_reads():
+    """Within one run of the app (app.py wraps the run in it): the store handle, what is read from
+    the store and the values derived from it (targets, the dataset key, the data source, ...) are
+    computed once and shared by the sidebar and the page, instead of a few dozen times per run.
+
+    A write through the store in this process (any session) empties the memo, so a run that saves
+    and then reads sees what it saved. Values from the memo are shared: read-only. Outside a run
+    (widget callbacks, download threads) nothing is kept."""
+    _RUN.memo, _RUN.store = {}, None
+    try:
+        yield
+    finally:
+        _RUN.memo, _RUN.store = None, None
+
+
+def _per_run(key, compute):
+    """`compute()` once per run and store state (see `run_reads`)."""
+    memo = getattr(_RUN, "memo", None)
+    if memo is None:
+        return compute()
+    writes = getattr(store(), "writes", 0)
+    if memo.get("__writes__") != writes:
+        memo.clear()
+        memo["__writes__"] = writes
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def store():
     """The department's store (`store.open_store`: env MZ_STORE_URL, else <workspace>/store.gpkg),
     opened once per location and shared by every session. A folder workspace left by an earlier
@@ -65,7 +100,12 @@ def store():
 
     from store import default_store_path  # noqa: PLC0415
 
-    return _store(os.environ.get("MZ_STORE_URL") or str(default_store_path()))
+    if getattr(_RUN, "store", None) is not None:
+        return _RUN.store
+    handle = _store(os.environ.get("MZ_STORE_URL") or str(default_store_path()))
+    if getattr(_RUN, "memo", None) is not None:
+        _RUN.store = handle
+    return handle
 
 
 @st.cache_resource(show_spinner="正在打开数据库…")
@@ -178,6 +218,10 @@ def _population_key() -> tuple:
 
 def _dataset_key() -> tuple:
     """Arguments of `_read_dataset` for the active data (saved workspace data is stored in WGS84)."""
+    return _per_run("dataset_key", _dataset_key_now)
+
+
+def _dataset_key_now() -> tuple:
     mapping = tuple(sorted(ws().class_mapping().items()))
     if not is_demo():
         return (("store", store().location), ("store", store().dataset_version()), "wgs84", mapping, _population_key())
@@ -207,7 +251,8 @@ def demand_points():
 
 
 def active_source() -> dict:
-    return ws().state()
+    """The data in use and where it came from (`StoreWorkspace.state`), once per run: read-only."""
+    return _per_run("active_source", lambda: ws().state())
 
 
 def is_demo() -> bool:
@@ -367,7 +412,12 @@ def _store_targets(location: str, version: int) -> pd.DataFrame:  # noqa: ARG001
 
 
 def targets() -> pd.DataFrame:
-    """The plan-target table: the department's saved table when there is one, else the built-in one."""
+    """The plan-target table: the department's saved table when there is one, else the built-in one
+    (once per run: `run_reads`)."""
+    return _per_run("targets", _targets_now)
+
+
+def _targets_now() -> pd.DataFrame:
     if store().has_targets():
         try:
             return _store_targets(store().location, store().current_version())
@@ -399,7 +449,8 @@ def config() -> CoverageConfig:
 def plan_suggestion() -> PlanSuggestion:
     """The plan whose area matches the active townships' codes (else 通用), with the reason
     (asked on every run by the sidebar: cached per data, plans and plan areas)."""
-    return _plan_suggestion(_active_key(), tuple(plans(targets())), tuple(sorted(ws().plan_areas().items())))
+    return _per_run("plan_suggestion", lambda: _plan_suggestion(_active_key(), tuple(plans(targets())),
+                                                                tuple(sorted(ws().plan_areas().items()))))
 
 
 @st.cache_data(max_entries=16)
@@ -431,8 +482,9 @@ def remember_plan(plan: str) -> None:
 
 
 def plan_targets(plan: str | None = None) -> pd.DataFrame:
-    t = targets()
-    return t[t["plan"] == (plan or current_plan())]
+    """The target rows of `plan` (default: the plan in use), once per run and plan."""
+    plan = plan or current_plan()
+    return _per_run(("plan_targets", plan), lambda: targets()[targets()["plan"] == plan])
 
 
 def targets_key(frame: pd.DataFrame) -> str:
@@ -444,8 +496,8 @@ def targets_key(frame: pd.DataFrame) -> str:
 
 
 def _targets_args(plan: str | None) -> tuple[str, pd.DataFrame]:
-    frame = plan_targets(plan)
-    return targets_key(frame), frame
+    plan = plan or current_plan()
+    return _per_run(("targets_args", plan), lambda: (targets_key(plan_targets(plan)), plan_targets(plan)))
 
 
 @st.cache_resource(show_spinner="正在计算覆盖率…", max_entries=16)
@@ -462,6 +514,10 @@ def _compute(data_key: tuple, targets_digest: str, _targets_frame: pd.DataFrame,
 
 def _active_key() -> tuple:
     """`_read_dataset`'s key of the data in use (the demo's when the saved workspace cannot be read)."""
+    return _per_run("active_key", _active_key_now)
+
+
+def _active_key_now() -> tuple:
     key = _dataset_key()
     try:
         _read_dataset(*key)

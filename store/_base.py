@@ -156,6 +156,7 @@ class StoreBase:
         self._b = backend
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._classes = None
+        self.writes = 0  # writes attempted through this handle (this process): readers' memos compare it
 
     @property
     def kind(self) -> str:
@@ -182,6 +183,7 @@ class StoreBase:
 
     def _write(self, user, kind: str, body, *, need: str | None = None) -> Change | None:
         """Run `body(conn, draft)` in one transaction as a change of `kind`; None when it changed nothing."""
+        self.writes += 1
         try:
             with self._b.write() as conn:
                 name = self._authorize(conn, user, need or CHANGE_KINDS[kind][1], kind)

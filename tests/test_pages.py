@@ -502,3 +502,27 @@ def test_no_page_relies_on_magic():
         ["4: x", "6: 'shown'"]
     for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
         assert magic_expressions(path.read_text(encoding="utf-8")) == [], path.name
+
+
+def test_store_reads_are_kept_for_one_run_and_dropped_after_a_write(empty_workspace, monkeypatch):
+    """`_shared.run_reads`: within a run the target table is read once; a write through the store
+    (here: a saved class mapping) makes the next read fresh; outside a run nothing is kept."""
+    from pages import _shared
+
+    reads = []
+    real = _shared._targets_now
+    monkeypatch.setattr(_shared, "_targets_now", lambda: reads.append(1) or real())
+    with _shared.run_reads():
+        first = _shared.targets()
+        assert _shared.targets() is first and _shared.plan_targets("通用(无本地规划时)") is \
+            _shared.plan_targets("通用(无本地规划时)")
+        assert len(reads) == 1
+        before = _shared._dataset_key()
+        _shared.ws().save_class_mapping({"某某养老院": "day_care"})   # a write in the same run
+        assert _shared._dataset_key() != before and ("某某养老院", "day_care") in _shared._dataset_key()[3]
+        _shared.targets()
+        assert len(reads) == 2
+    _shared.targets()
+    _shared.targets()
+    assert len(reads) == 4
+    assert _shared._RUN.memo is None and _shared._RUN.store is None

@@ -369,7 +369,7 @@ def test_evaluation_as_of_a_date(target, loaded):
 READ_ONLY = {"authenticate", "change", "prepared_dataset", "changed_since", "class_mapping", "classes", "close", "current_version", "dataset",
              "dataset_as_of", "dataset_version", "facilities", "facilities_as_of", "has_targets", "has_users", "kind",
              "location", "log", "plan_areas", "plans", "population_file", "read_inputs", "scenario_versions", "scenarios",
-             "settings", "status_mapping", "targets", "units", "users", "version_at"}
+             "settings", "status_mapping", "targets", "units", "users", "version_at", "writes"}
 
 
 def mutators(st, loaded, fac, folder):
