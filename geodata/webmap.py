@@ -421,13 +421,49 @@ def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Map
     inline_style
         A `style_payload` applied when the map loads (a self-contained map, as `coverage_map`).
     """
+    return _build_frame(_frame_spec(layer, facilities, class_names=class_names, map_key=map_key, colors=colors,
+                                    basemap=basemap, tile_key=tile_key, height=height, attribution=attribution,
+                                    print_size_mm=print_size_mm, planned_layer=planned_layer, inline_style=inline_style))
+
+
+#: Frame parts remembered (`map_frame_parts`): a few views per page and session are revisited.
+FRAME_PARTS_MEMO = 16
+_FRAME_PARTS: OrderedDict[str, dict] = OrderedDict()
+_FRAME_PARTS_LOCK = threading.Lock()
+
+
+def map_frame_parts(layer, facilities: pd.DataFrame | None = None, **options) -> dict[str, str]:
+    """`frame_parts(map_frame(layer, facilities, **options))`, remembered for the last
+    `FRAME_PARTS_MEMO` maps by a digest of what the frame is made of (its options and data text):
+    a map page asks for the same frame on every run, and building and rendering the folium figure
+    is most of the frame's cost."""
+    spec = _frame_spec(layer, facilities, **options)
+    digest = hashlib.sha1(json.dumps({k: v for k, v in spec.items() if k != "data"}, sort_keys=True, default=str).encode())
+    digest.update(spec["data"].encode())
+    key = digest.hexdigest()
+    with _FRAME_PARTS_LOCK:  # sessions run on threads of their own
+        if key in _FRAME_PARTS:
+            _FRAME_PARTS.move_to_end(key)
+            return dict(_FRAME_PARTS[key])
+    parts = frame_parts(_build_frame(spec))
+    with _FRAME_PARTS_LOCK:
+        _FRAME_PARTS[key] = parts
+        while len(_FRAME_PARTS) > FRAME_PARTS_MEMO:
+            _FRAME_PARTS.popitem(last=False)
+    return dict(parts)
+
+
+def _frame_spec(layer, facilities: pd.DataFrame | None = None, *, class_names: Mapping[str, str], map_key: str,
+                colors: Mapping[str, str] | None = None, basemap=None, tile_key: str | None = None, height: int = 600,
+                attribution: str | None = None, print_size_mm: tuple[float, float] | None = PRINT_MAP_SIZE_MM,
+                planned_layer: bool = False, inline_style: dict | None = None) -> dict:
+    """What `map_frame` draws, as plain values: bounds, height, attribution, canvas, print size, the
+    layer script's options (script-safe JSON) and the layers' data (JSON text)."""
     from geodata.basemaps import tile_urls  # noqa: PLC0415
     from geodata.mapview import script_safe  # noqa: PLC0415
 
     n_points = 0 if facilities is None else int(facilities[["lon", "lat"]].notna().all(axis=1).sum())
     canvas = bool(layer.canvas or n_points > CANVAS_MIN_POINTS)
-    fmap = _base_map(layer.bounds, height, attribution=attribution, canvas=canvas)
-    fmap.add_child(_Legend(""))
     palette = dict(colors) if colors else class_colors(class_names)
     points = facility_collection(facilities, class_names, palette, system=getattr(basemap, "system", "wgs84")) \
         if facilities is not None and len(facilities) else None
@@ -448,9 +484,16 @@ def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Map
              "inline": inline_style}
     options = script_safe(json.dumps(small, ensure_ascii=False, separators=(",", ":")))
     data = f'{{"data":{layer.geojson},"outlines":{layer.outlines},"facilities":{points or "null"}}}'
+    return {"bounds": tuple(layer.bounds), "height": height, "attribution": attribution, "canvas": canvas,
+            "print_size_mm": print_size_mm, "options": options, "data": data}
+
+
+def _build_frame(spec: dict) -> folium.Map:
+    fmap = _base_map(spec["bounds"], spec["height"], attribution=spec["attribution"], canvas=spec["canvas"])
+    fmap.add_child(_Legend(""))
     # the fit to the area first, on the empty map: the layers are then projected and drawn once
-    fmap.add_child(_Behaviour(layer.bounds, print_size_mm))
-    fmap.add_child(_CoverageLayer(options, data))
+    fmap.add_child(_Behaviour(spec["bounds"], spec["print_size_mm"]))
+    fmap.add_child(_CoverageLayer(spec["options"], spec["data"]))
     return localize_assets(fmap)
 
 
@@ -484,7 +527,7 @@ def style_payload(layer, *, indicator: str, unit_status: pd.Series | None = None
         style = _area_style(layer, district_rows)
         title = f"{indicator} · 各{HEADS[layer.kind]['name']}覆盖率"
     visible = None if visible_classes is None else sorted({str(c) for c in visible_classes})
-    drawn = set() if facilities is None or not len(facilities) else set(facilities["facility_class"].dropna().astype(str))
+    drawn = set() if facilities is None or not len(facilities) else set(map(str, facilities["facility_class"].dropna().unique()))
     if visible is not None:
         drawn &= set(visible)
     sites = _planned_sites(planned, class_names, palette, system) if planned is not None else []
@@ -530,8 +573,7 @@ def style_script(map_key: str, payload: dict, seq: int = 0) -> str:
 
 
 def _township_style(layer, status: pd.Series, by_unit: Mapping[str, list[str]]) -> dict:
-    lookup = status.to_dict()
-    keys = pd.Series([lookup.get(c) for c in layer.codes], dtype=object)
+    keys = pd.Series(status[~status.index.duplicated()].reindex(list(layer.codes)).to_numpy(dtype=object), dtype=object)
     keys = keys.where(keys.isin(STATUS_KEYS), "out_of_scope")
     index = {k: i for i, k in enumerate(STATUS_KEYS)}
     rows = {str(i): [["设施", html.escape(_names_list(by_unit[c]))]] for i, c in enumerate(layer.codes) if by_unit.get(c)}
@@ -1017,7 +1059,7 @@ def problems_map(units: gpd.GeoDataFrame, points: pd.DataFrame | None = None, ar
     return localize_assets(fmap)
 
 
-__all__ = ["coverage_map", "map_frame", "frame_parts", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities", "names_by_unit",
+__all__ = ["coverage_map", "map_frame", "map_frame_parts", "frame_parts", "style_payload", "style_script", "area_rates", "facility_collection", "facility_text", "decode_facilities", "names_by_unit",
            "problems_map", "localize_assets", "display_geometry", "class_colors", "catalog_colors", "color_difference",
            "cielab", "is_osm_layer", "boundary_attribution", "MapSelection", "clicked_selection", "clicked_unit_code",
            "clicked_facility_id", "clicked_area_code", "Element"]

@@ -21,7 +21,7 @@ import streamlit.components.v1 as components
 
 from geodata.basemaps import DEFAULT_BASEMAP, Basemap, choice_labels, load_basemaps, missing_key
 from geodata.mapview import MapLayer, breadcrumb, build_layer, scope_label, scope_options
-from geodata.webmap import clicked_area_code, frame_parts, style_script
+from geodata.webmap import clicked_area_code, style_script
 from pages import _shared
 
 #: Secrets (`.streamlit/secrets.toml`) holding basemap keys.
@@ -139,8 +139,8 @@ def style(container, key: str, payload: dict) -> None:
         st.html(style_script(key, payload, seq) + HIDE_STYLE_CSS, unsafe_allow_javascript=True)
 
 
-def frame(fmap, *, key: str, height: int, returned_objects: list[str], on_change=None) -> dict:
-    """Draw the map frame `fmap` (`geodata.webmap.map_frame`) and return its value: the
+def frame(parts: dict, *, key: str, height: int, returned_objects: list[str], on_change=None) -> dict:
+    """Draw the map frame `parts` (`geodata.webmap.map_frame_parts`) and return its value: the
     `returned_objects` of the last click ("last_active_drawing": the feature's GeoJSON, "last_clicked":
     {lat, lng}), None before any. The value is also kept in `st.session_state[key]`.
 
@@ -148,7 +148,6 @@ def frame(fmap, *, key: str, height: int, returned_objects: list[str], on_change
     Streamlit sends a reference and the browser keeps the drawn map; a new view (its digest) is a
     new frame. The component replaces streamlit-folium's frame for these maps: the scripts load
     while the page starts and it sends one value per click (static/mz-map/README.md)."""
-    parts = frame_parts(fmap)
     inner = f"{key}__view_{parts['digest']}"
 
     def changed() -> None:

@@ -11,7 +11,7 @@ from coverage.evaluate import AREA_CODE, UNIT_STATUSES
 from coverage.quality import quality_summary
 from coverage.summary import no_data_notice
 from geodata.mapview import LEVEL_LABELS, scope_mask
-from geodata.webmap import (PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, map_frame,
+from geodata.webmap import (PRINT_MAP_SIZE_MM, boundary_attribution, catalog_colors, clicked_selection, map_frame_parts,
                             names_by_unit, style_payload)
 from pages import _map, _shared
 from reporting.excel import safe_filename
@@ -188,10 +188,10 @@ _map.style(left, "coverage_map", style_payload(
     layer, indicator=indicator, unit_status=status, facilities_by_unit=by_unit, district_rows=district_rows,
     facilities=placed, visible_classes=None if show_all else [target["facility_class"]], class_names=classes.names,
     colors=colors, service_area=areas, system=basemap.system))
-fmap = map_frame(layer, placed if township_view else None, class_names=classes.names, map_key="coverage_map", colors=colors,
-                 basemap=basemap, tile_key=tile_key, height=MAP_HEIGHT, attribution=attribution)
+parts = map_frame_parts(layer, placed if township_view else None, class_names=classes.names, map_key="coverage_map",
+                        colors=colors, basemap=basemap, tile_key=tile_key, height=MAP_HEIGHT, attribution=attribution)
 with frame_box:
-    _map.frame(fmap, key="coverage_map", height=MAP_HEIGHT, returned_objects=["last_active_drawing"],
+    _map.frame(parts, key="coverage_map", height=MAP_HEIGHT, returned_objects=["last_active_drawing"],
                on_change=_map.drill_on_area_click("coverage_map", "map_district", scopes))
 with st.container(border=True, key="map_radius"):
     r1, r2 = st.columns([1.2, 3], vertical_alignment="bottom")

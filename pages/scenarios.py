@@ -15,7 +15,7 @@ from coverage.scenarios import (
 )
 from geodata.clean import prepare_facilities
 from geodata.io import read_facilities
-from geodata.webmap import catalog_colors, map_frame, style_payload
+from geodata.webmap import catalog_colors, map_frame_parts, style_payload
 from pages import _map, _shared
 
 RANK_CHOICES = {"老年人口": "elderly", "距最近同类设施": "distance", "区域性中心(每2-3个乡镇)": "regional"}
@@ -142,8 +142,8 @@ else:
         facilities=pts, visible_classes=[target["facility_class"]], class_names=classes.names,
         colors=catalog_colors(classes.table), planned=sites if outcome is not None else None))
     with frame_box:
-        event = _map.frame(map_frame(layer, pts, class_names=classes.names, map_key="scn_map", colors=catalog_colors(classes.table),
-                                     height=MAP_HEIGHT, planned_layer=True),
+        event = _map.frame(map_frame_parts(layer, pts, class_names=classes.names, map_key="scn_map",
+                                           colors=catalog_colors(classes.table), height=MAP_HEIGHT, planned_layer=True),
                            key="scn_map", returned_objects=["last_clicked", "last_active_drawing"], height=MAP_HEIGHT,
                            on_change=_map.drill_on_area_click("scn_map", "scn_scope", scopes))
     with right:

@@ -3,6 +3,7 @@ click mapping, OpenStreetMap attribution; the frame/style split (a click or an i
 re-sends no geometry)."""
 import json
 import re
+from collections import OrderedDict
 from itertools import combinations
 
 import geopandas as gpd
@@ -17,7 +18,7 @@ from geodata.mapview import build_layer, script_safe
 from geodata.webmap import (
     OSM_ATTRIBUTION, PALETTE, STATUS_COLORS, MapSelection, boundary_attribution, catalog_colors, class_colors,
     clicked_facility_id, clicked_selection, clicked_unit_code, color_difference, coverage_map, facility_collection, facility_text, is_osm_layer,
-    frame_parts, localize_assets, map_frame, names_by_unit, problems_map, style_payload, style_script,
+    frame_parts, localize_assets, map_frame, map_frame_parts, names_by_unit, problems_map, style_payload, style_script,
 )
 
 from tests.conftest import ROOT
@@ -398,3 +399,24 @@ def test_names_by_unit_equals_the_group_by():
     table = pd.DataFrame({"unit_code": ["b", "a", "b", "c", "a"], "name": ["甲", "乙", "丙", "丁", "戊"]})
     assert names_by_unit(table) == table.groupby("unit_code")["name"].apply(list).to_dict()
     assert names_by_unit(table.iloc[0:0]) == {}
+
+
+def test_map_frame_parts_are_the_frame_and_remembered(demo, monkeypatch):
+    """`map_frame_parts` gives what `frame_parts(map_frame(...))` gives, and builds the folium
+    figure once for the same inputs (a page asks for the same frame on every run)."""
+    import geodata.webmap as webmap
+
+    units, facilities = demo
+    placed = facilities.dropna(subset=["lon", "lat"])
+    layer = build_layer(units, "")
+    options = {"class_names": CLASSES.names, "map_key": "coverage_map", "colors": catalog_colors(CLASSES.table)}
+    built = []
+    real = webmap._build_frame
+    monkeypatch.setattr(webmap, "_build_frame", lambda spec: built.append(1) or real(spec))
+    monkeypatch.setattr(webmap, "_FRAME_PARTS", OrderedDict())
+    first = map_frame_parts(layer, placed, **options)
+    assert first == frame_parts(map_frame(layer, placed, **options))
+    assert map_frame_parts(layer, placed, **options) == first and len(built) == 2   # the second call: from memory
+    other = map_frame_parts(layer, placed.iloc[:5], **options)
+    assert other["digest"] != first["digest"] and len(built) == 3
+    assert map_frame_parts(layer, placed, **options, height=420)["digest"] != first["digest"]
