@@ -459,26 +459,42 @@ def new_frame(page, old, kind_wanted, timeout_s: float = 120):
 def drill_down(page, frame, counter, shots, size) -> dict:
     """Area click -> the area's townships drawn (and a click and an indicator change there), then
     the breadcrumb's 全部 -> the top view drawn again; three times, on different areas."""
-    out = {"drill_s": [], "back_s": [], "drill_bytes": []}
+    out = {"drill_s": [], "back_s": [], "drill_bytes": [], "drill_page_s": [], "back_page_s": []}
     for i in range(3):
         counter.reset()
+        found = pick_feature(frame, None if i == 0 else i * 7)
+        frame.evaluate(CLICK_STAMP)
         started = time.perf_counter()
-        click_feature(page, frame, None if i == 0 else i * 7)
+        click_at(page, found)
+        clicked_at = frame.evaluate("() => window.__mzClickAt")
         inner = new_frame(page, frame, "township")
         out["drill_s"].append(time.perf_counter() - started)
         page.wait_for_timeout(1200)
+        shown_at = inner.evaluate(PAINTED)
+        if clicked_at and shown_at:
+            out["drill_page_s"].append((shown_at - clicked_at) / 1000)
         out["drill_bytes"].append(counter.total)
         if shots and i == 0:
             page.screenshot(path=str(shots / f"map_{size}_drilled.png"))
         if i == 0:
             out |= township_interactions(page, inner, counter)
             inner = map_frame(page)
+        page.evaluate(CLICK_STAMP)
         started = time.perf_counter()
         page.get_by_role("button", name="全部", exact=True).click()
         frame = new_frame(page, inner, "area")
         out["back_s"].append(time.perf_counter() - started)
         page.wait_for_timeout(800)
+        clicked_at, shown_at = page.evaluate("() => window.__mzClickAt"), frame.evaluate(PAINTED)
+        if clicked_at and shown_at:
+            out["back_page_s"].append((shown_at - clicked_at) / 1000)
     return out
+
+
+# The next click's time (epoch ms, the page's clock) in window.__mzClickAt of the document it lands in.
+CLICK_STAMP = """() => { window.__mzClickAt = null;
+  document.addEventListener('click', (e) => { window.__mzClickAt = performance.timeOrigin + e.timeStamp; },
+                            {capture: true, once: true}); }"""
 
 
 # ---------------------------------------------------------------- naive baseline
@@ -571,9 +587,12 @@ def report(size: int, gen: dict, got: dict) -> None:
         ("  bytes sent for the change", fmt(got.get("indicator_bytes"), ""), "no geometry"),
     ]
     if got.get("drill_s"):
-        rows += [("drill-down: area click -> townships drawn", fmt(got["drill_s"]), f"< {TARGETS['drill_s']} s each"),
+        rows += [("drill-down: area click -> townships painted, the page's clock", fmt(got.get("drill_page_s")),
+                  f"< {TARGETS['drill_s']} s each"),
+                 ("  as this driver sees the layer on the map", fmt(got["drill_s"]), "—"),
                  ("  bytes per drill-down", fmt(got.get("drill_bytes"), ""), "—"),
-                 ("back to the top view (breadcrumb)", fmt(got["back_s"]), f"< {TARGETS['drill_s']} s each")]
+                 ("back to the top view (breadcrumb), the page's clock", fmt(got.get("back_page_s")), f"< {TARGETS['drill_s']} s each"),
+                 ("  as this driver sees it", fmt(got["back_s"]), "—")]
     if "naive_server_s" in got:
         rows += [("baseline: committed folium map, server build+render, every rerun", fmt(got["naive_server_s"]), "—"),
                  ("baseline: its HTML, re-sent every rerun", fmt(got["naive_mb"], "MB"), "—"),
