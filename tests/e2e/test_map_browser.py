@@ -105,6 +105,10 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
             frame_el, frame = map_frame(page)
             page.wait_for_timeout(1500)
             fills = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => [e.getAttribute('fill'), e.getAttribute('stroke')])")
+            # every style and inline script of the map page's header reached the frame (the map
+            # component moves them from its arguments into the frame's head)
+            header = frame.evaluate("""() => [[...document.querySelectorAll('style')].map(s => s.textContent).join(' '),
+                                              typeof window.L_NO_TOUCH]""")
             caption = page.get_by_text(re.compile(r"共 \d+ 个乡镇")).inner_text()
             titles = frame.eval_on_selector_all(".leaflet-control a[title]", "els => els.map(e => e.title)")
             scale = frame.locator(".leaflet-control-scale").inner_text()
@@ -134,6 +138,9 @@ def test_map_draws_townships_and_facilities_offline(server, tmp_path):
             raise
         finally:
             browser.close()
+    for rule in ("html, body {", ".leaflet-tooltip.mz-tip {", ".mz-legend {", ".mz-label span {", "@media print"):
+        assert rule in header[0], rule
+    assert header[1] == "boolean"
     n_units, n_facilities = map(int, re.findall(r"(\d+) 个", caption)[:2])
     polygons = [f for f, s in fills if f in ("#2e8b57", "#e4572e", "#cfcfcf")]
     markers = [f for f, s in fills if s == "#ffffff"]
