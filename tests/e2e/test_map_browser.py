@@ -493,17 +493,23 @@ def test_scenario_map_click_gives_the_point_and_adds_a_site(server, tmp_path):
             assert point is not None
             frame.evaluate("() => window.map.on('click', e => { window.__clickedAt = [e.latlng.lng, e.latlng.lat]; })")
             click_in_map(page, frame_el, point)
+            where = frame.evaluate("() => window.__clickedAt")  # read at once: a rerun may replace the frame
             caption = page.get_by_text(re.compile(r"位置: 经度 [\d.]+, 纬度 [\d.]+")).first
             caption.wait_for(timeout=60000)
             lng, lat = map(float, re.findall(r"[\d.]+", caption.inner_text())[-2:])
-            where = frame.evaluate("() => window.__clickedAt")
             assert abs(lng - where[0]) < 1e-4 and abs(lat - where[1]) < 1e-4  # the point clicked, as shown (5 decimals)
             page.get_by_label("名称", exact=True).fill("点选新站")
             page.get_by_role("button", name="添加到方案").click()
             page.get_by_text("已添加 1 个规划点位。").first.wait_for(timeout=60000)
-            _, frame = map_frame(page)
-            frame.wait_for_function("() => document.querySelectorAll('.leaflet-marker-icon .mz-planned').length === 1",
-                                    timeout=30000)
+            # the planned site on the map (the page's message above it may make Streamlit draw a new frame)
+            deadline, planned = time.time() + 60, 0
+            while planned != 1 and time.time() < deadline:
+                try:
+                    planned = map_frame(page)[1].evaluate("() => document.querySelectorAll('.leaflet-marker-icon .mz-planned').length")
+                except Exception:  # noqa: BLE001 - the frame was being replaced
+                    planned = 0
+                page.wait_for_timeout(200)
+            assert planned == 1
             page.screenshot(path=str(tmp_path / "scenario_click.png"))
         finally:
             browser.close()
