@@ -326,10 +326,6 @@ PLAIN_RATE_BREAKS = (0.8, 0.5, 0.2)
 COVERAGE_JS = f"{STATIC_URL}/mz-map/coverage-layer.js"
 #: Decimals of degrees of facility positions sent to the map (5: ~1 m).
 FACILITY_DECIMALS = 5
-#: How many facility texts `facility_collection` remembers (a few views of a few pages).
-FACILITY_TEXT_MEMO = 16
-_FACILITY_TEXTS: OrderedDict[str, str | None] = OrderedDict()
-_FACILITY_TEXTS_LOCK = threading.Lock()
 #: More facility markers than this draw on a canvas (with the townships: one canvas takes the clicks).
 CANVAS_MIN_POINTS = 1500
 #: Chinese words of the map's tooltips and layer control.
@@ -337,6 +333,31 @@ HEADS = {"township": {"name": "乡镇(街道)", "parent": "所属区县"}, "coun
          "city": {"name": "市(州)", "parent": "所属省份"}, "province": {"name": "省(区、市)", "parent": ""}}
 OFFLINE_MESSAGE = ("底图「{label}」无法加载: 本机可能无法访问互联网{key}。乡镇与设施照常显示; "
                    "可在「底图」中改为「无(离线)」。")
+
+
+class _Memo:
+    """The values of the last `size` keys computed, shared by every session (sessions run on threads
+    of their own; a value may be computed twice by two threads at once, never wrongly)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str, compute):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = compute()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+#: How many facility texts `facility_collection` remembers (a few views of a few pages).
+FACILITY_TEXT_MEMO = 16
+_FACILITY_TEXTS = _Memo(FACILITY_TEXT_MEMO)
 
 
 def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], *,
@@ -347,17 +368,7 @@ def facility_collection(facilities: pd.DataFrame, class_names: Mapping[str, str]
     digest = hashlib.sha1(pd.util.hash_pandas_object(facilities[cols], index=False).to_numpy().tobytes())
     digest.update(json.dumps([cols, sorted(map(str, class_names.items())), sorted(map(str, palette.items())), system],
                              ensure_ascii=False).encode())
-    key = digest.hexdigest()
-    with _FACILITY_TEXTS_LOCK:  # sessions run on threads of their own
-        if key in _FACILITY_TEXTS:
-            _FACILITY_TEXTS.move_to_end(key)
-            return _FACILITY_TEXTS[key]
-    text = facility_text(facilities, class_names, palette, system=system)
-    with _FACILITY_TEXTS_LOCK:
-        _FACILITY_TEXTS[key] = text
-        while len(_FACILITY_TEXTS) > FACILITY_TEXT_MEMO:
-            _FACILITY_TEXTS.popitem(last=False)
-    return text
+    return _FACILITY_TEXTS.get(digest.hexdigest(), lambda: facility_text(facilities, class_names, palette, system=system))
 
 
 def facility_text(facilities: pd.DataFrame, class_names: Mapping[str, str], palette: Mapping[str, str], *,
@@ -428,8 +439,7 @@ def map_frame(layer, facilities: pd.DataFrame | None = None, *, class_names: Map
 
 #: Frame parts remembered (`map_frame_parts`): a few views per page and session are revisited.
 FRAME_PARTS_MEMO = 16
-_FRAME_PARTS: OrderedDict[str, dict] = OrderedDict()
-_FRAME_PARTS_LOCK = threading.Lock()
+_FRAME_PARTS = _Memo(FRAME_PARTS_MEMO)
 
 
 def map_frame_parts(layer, facilities: pd.DataFrame | None = None, **options) -> dict[str, str]:
@@ -440,17 +450,7 @@ def map_frame_parts(layer, facilities: pd.DataFrame | None = None, **options) ->
     spec = _frame_spec(layer, facilities, **options)
     digest = hashlib.sha1(json.dumps({k: v for k, v in spec.items() if k != "data"}, sort_keys=True, default=str).encode())
     digest.update(spec["data"].encode())
-    key = digest.hexdigest()
-    with _FRAME_PARTS_LOCK:  # sessions run on threads of their own
-        if key in _FRAME_PARTS:
-            _FRAME_PARTS.move_to_end(key)
-            return dict(_FRAME_PARTS[key])
-    parts = frame_parts(_build_frame(spec))
-    with _FRAME_PARTS_LOCK:
-        _FRAME_PARTS[key] = parts
-        while len(_FRAME_PARTS) > FRAME_PARTS_MEMO:
-            _FRAME_PARTS.popitem(last=False)
-    return dict(parts)
+    return dict(_FRAME_PARTS.get(digest.hexdigest(), lambda: frame_parts(_build_frame(spec))))
 
 
 def _frame_spec(layer, facilities: pd.DataFrame | None = None, *, class_names: Mapping[str, str], map_key: str,

@@ -3,7 +3,6 @@ click mapping, OpenStreetMap attribution; the frame/style split (a click or an i
 re-sends no geometry)."""
 import json
 import re
-from collections import OrderedDict
 from itertools import combinations
 
 import geopandas as gpd
@@ -413,10 +412,19 @@ def test_map_frame_parts_are_the_frame_and_remembered(demo, monkeypatch):
     built = []
     real = webmap._build_frame
     monkeypatch.setattr(webmap, "_build_frame", lambda spec: built.append(1) or real(spec))
-    monkeypatch.setattr(webmap, "_FRAME_PARTS", OrderedDict())
+    monkeypatch.setattr(webmap, "_FRAME_PARTS", webmap._Memo(webmap.FRAME_PARTS_MEMO))
     first = map_frame_parts(layer, placed, **options)
     assert first == frame_parts(map_frame(layer, placed, **options))
     assert map_frame_parts(layer, placed, **options) == first and len(built) == 2   # the second call: from memory
     other = map_frame_parts(layer, placed.iloc[:5], **options)
     assert other["digest"] != first["digest"] and len(built) == 3
     assert map_frame_parts(layer, placed, **options, height=420)["digest"] != first["digest"]
+
+
+def test_memo_keeps_the_last_values_used():
+    from geodata.webmap import _Memo
+
+    memo, made = _Memo(2), []
+    for key in ["a", "b", "a", "c", "a", "b"]:   # "b" is the least recently used when "c" comes
+        memo.get(key, lambda k=key: made.append(k) or k.upper())
+    assert made == ["a", "b", "c", "b"] and list(memo.items) == ["a", "b"]
