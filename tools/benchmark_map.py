@@ -316,11 +316,6 @@ def click_at(page, found: dict) -> str:
     return found["code"]
 
 
-def click_feature(page, frame, index: int | None = None, avoid: frozenset[str] = frozenset()) -> str:
-    """Click inside a feature of the map's layer (see `pick_feature`); returns its code."""
-    return click_at(page, pick_feature(frame, index, avoid))
-
-
 def measure(base: str, shots: Path | None, size: int, repeat: int = 5) -> dict:
     from playwright.sync_api import sync_playwright
 
